@@ -1,0 +1,92 @@
+"""PSNR and SSIM as the SR literature computes them.
+
+Conventions (the ones behind published SRResNet/EDSR tables):
+- both images are rounded to 8 bits first (SR output is saved as PNG before scoring);
+- by default only the Y channel of BT.601 YCbCr is scored, on a [0, 255] scale
+  (MATLAB ``rgb2ycbcr``), without rounding Y itself;
+- ``crop_border`` pixels (usually the scale) are removed from every side;
+- SSIM is Wang et al. 2004: 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03,
+  'valid' filtering (no padding), mean of the SSIM map.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from srdistill.ops.color import rgb_to_y
+
+
+def to_metric_space(x: torch.Tensor, crop_border: int, y_channel: bool) -> torch.Tensor:
+    """Round to 8 bits, take Y if asked, scale to [0, 255] in float64, crop borders.
+
+    Returns an NCHW float64 tensor.
+    """
+    if x.dim() == 3:
+        x = x.unsqueeze(0)
+    x = (x.detach().to(torch.float64).clamp(0, 1) * 255).round() / 255
+    if y_channel and x.shape[1] == 3:
+        x = rgb_to_y(x)
+    x = x * 255
+    if crop_border > 0:
+        x = x[..., crop_border:-crop_border, crop_border:-crop_border]
+    return x
+
+
+def _check_pair(sr: torch.Tensor, hr: torch.Tensor) -> None:
+    if sr.shape != hr.shape:
+        raise ValueError(f"SR and HR shapes differ: {tuple(sr.shape)} vs {tuple(hr.shape)}")
+
+
+def psnr(
+    sr: torch.Tensor, hr: torch.Tensor, crop_border: int = 0, y_channel: bool = True
+) -> torch.Tensor:
+    """PSNR in dB between float images in [0, 1] (CHW -> scalar, NCHW -> shape (N,)).
+
+    Both inputs are rounded to 8 bits first, as the literature does with saved SR images;
+    then Y channel (default) on [0, 255], ``crop_border`` pixels removed from each side.
+    Identical images give ``inf``.
+    """
+    _check_pair(sr, hr)
+    a = to_metric_space(sr, crop_border, y_channel)
+    b = to_metric_space(hr, crop_border, y_channel)
+    mse = ((a - b) ** 2).flatten(1).mean(dim=1)
+    value = 10 * torch.log10(255.0**2 / mse)
+    return value[0] if sr.dim() == 3 else value
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return torch.outer(g, g)
+
+
+def ssim(
+    sr: torch.Tensor, hr: torch.Tensor, crop_border: int = 0, y_channel: bool = True
+) -> torch.Tensor:
+    """SSIM (Wang et al. 2004) between float images in [0, 1].
+
+    Same rounding, Y-channel and cropping conventions as ``psnr``; 11x11 Gaussian window
+    with sigma 1.5, K1 = 0.01, K2 = 0.03, data range 255, 'valid' filtering. For RGB
+    scoring (``y_channel=False``) the per-channel SSIMs are averaged.
+    """
+    _check_pair(sr, hr)
+    a = to_metric_space(sr, crop_border, y_channel)
+    b = to_metric_space(hr, crop_border, y_channel)
+    channels = a.shape[1]
+    window = _gaussian_window().to(a.device).expand(channels, 1, 11, 11).contiguous()
+
+    def filt(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, window, groups=channels)
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu_a, mu_b = filt(a), filt(b)
+    var_a = filt(a * a) - mu_a**2
+    var_b = filt(b * b) - mu_b**2
+    cov = filt(a * b) - mu_a * mu_b
+    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
+    value = ssim_map.flatten(1).mean(dim=1)
+    return value[0] if sr.dim() == 3 else value
