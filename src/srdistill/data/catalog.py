@@ -1,0 +1,342 @@
+"""Known datasets: where they come from, how they are verified, where they live.
+
+Layout under a data root (the same as ``../shared/data``)::
+
+    benchmark/{Set5,Set14,BSD100,Urban100}/*.png   HR test images
+    train/{T91,BSD200}/*.png                        the classic "291" training images
+    train/DIV2K_train_HR/*.png, valid/DIV2K_valid_HR/*.png
+
+Data roots, searched in order: ``$SRDISTILL_DATA`` if set (only it); otherwise
+``../shared/data`` beside the working directory or beside this checkout, then the user
+download folder ``~/.cache/srdistill/data``. Downloads go to ``$SRDISTILL_DATA`` or the
+user folder (``--root`` overrides).
+
+Checksums are the MD5s of the official archives as published by torchSR (Coloquinte/torchSR,
+``torchsr/datasets``); the benchmark sets come from EDSR's ``benchmark.tar``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from srdistill.data.io import IMAGE_EXTENSIONS, list_images, read_image_array
+from srdistill.errors import DataError
+
+_EDSR_BENCHMARK = ("https://cv.snu.ac.kr/research/EDSR/benchmark.tar", "md5", "4ace41d33c2384b97e6b320cd0afd6ba")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One downloadable archive and which of its folders holds the images."""
+
+    url: str
+    hash_name: str
+    digest: str
+    member_dir: str  # folder inside the archive whose images make up the dataset
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    folder: str  # relative to a data root
+    count: int
+    role: str  # "train" or "test"
+    description: str
+    sources: tuple[Source, ...] = field(default_factory=tuple)
+
+
+CATALOG: dict[str, DatasetEntry] = {
+    e.name.lower(): e
+    for e in [
+        DatasetEntry(
+            "DIV2K_train", "train/DIV2K_train_HR", 800, "train",
+            "DIV2K training HR images (Agustsson & Timofte, NTIRE 2017), about 3.5 GB",
+            (Source("http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip", "md5",
+                    "bdc2d9338d4e574fe81bf7d158758658", "DIV2K_train_HR"),),
+        ),
+        DatasetEntry(
+            "DIV2K_valid", "valid/DIV2K_valid_HR", 100, "test",
+            "DIV2K validation HR images, about 450 MB",
+            (Source("http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_valid_HR.zip", "md5",
+                    "9fcdda83005c5e5997799b69f955ff88", "DIV2K_valid_HR"),),
+        ),
+        DatasetEntry("Set5", "benchmark/Set5", 5, "test", "Set5 (Bevilacqua et al. 2012)",
+                     (Source(*_EDSR_BENCHMARK, "benchmark/Set5/HR"),)),
+        DatasetEntry("Set14", "benchmark/Set14", 14, "test", "Set14 (Zeyde et al. 2010)",
+                     (Source(*_EDSR_BENCHMARK, "benchmark/Set14/HR"),)),
+        DatasetEntry("BSD100", "benchmark/BSD100", 100, "test",
+                     "BSD100, the BSDS300 test split (Martin et al. 2001)",
+                     (Source(*_EDSR_BENCHMARK, "benchmark/B100/HR"),)),
+        DatasetEntry("Urban100", "benchmark/Urban100", 100, "test",
+                     "Urban100 (Huang et al. 2015)",
+                     (Source(*_EDSR_BENCHMARK, "benchmark/Urban100/HR"),)),
+        DatasetEntry("T91", "train/T91", 91, "train",
+                     "Yang et al. 91 training images; import with --from"),
+        DatasetEntry("BSD200", "train/BSD200", 199, "train",
+                     "BSDS300 train split; import with --from"),
+    ]
+}
+ALIASES = {"div2k": "div2k_train", "b100": "bsd100", "bsds100": "bsd100"}
+TEST_SETS = ("Set5", "Set14", "BSD100", "Urban100")
+
+
+def user_data_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "srdistill" / "data"
+
+
+def data_roots() -> list[Path]:
+    """Folders searched for datasets, in order (see the module docstring)."""
+    env = os.environ.get("SRDISTILL_DATA")
+    if env:
+        return [Path(env)]
+    checkout = Path(__file__).resolve().parents[3]
+    roots = [Path.cwd().parent / "shared" / "data", checkout.parent / "shared" / "data"]
+    roots.append(user_data_dir())
+    unique: list[Path] = []
+    for r in roots:
+        if r.resolve() not in [u.resolve() for u in unique]:
+            unique.append(r)
+    return unique
+
+
+def default_download_root() -> Path:
+    env = os.environ.get("SRDISTILL_DATA")
+    return Path(env) if env else user_data_dir()
+
+
+def lookup(name: str) -> DatasetEntry:
+    key = name.lower()
+    key = ALIASES.get(key, key)
+    if key not in CATALOG:
+        import difflib
+
+        close = difflib.get_close_matches(key, list(CATALOG), n=1)
+        hint = f" (did you mean {CATALOG[close[0]].name}?)" if close else ""
+        known = ", ".join(e.name for e in CATALOG.values())
+        raise DataError(f"unknown dataset '{name}'{hint}; known: {known}, or give a folder path")
+    return CATALOG[key]
+
+
+def find_dataset(name: str) -> Path:
+    """The HR image folder for a catalog name or a folder path."""
+    as_path = Path(name).expanduser()
+    if as_path.is_dir():
+        return as_path
+    if "/" in name or os.sep in name:
+        raise DataError(f"dataset folder not found: {name} (check the path)")
+    entry = lookup(name)
+    for root in data_roots():
+        folder = root / entry.folder
+        if folder.is_dir() and list_images(folder):
+            return folder
+    roots = ", ".join(str(r) for r in data_roots())
+    raise DataError(
+        f"dataset {entry.name} not found under {roots}; run `srdistill data download "
+        f"{entry.name}` (or `--from ARCHIVE`), or set SRDISTILL_DATA"
+    )
+
+
+def file_digest(path: Path, hash_name: str) -> str:
+    h = hashlib.new(hash_name)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _safe_target(base: Path, member: str) -> Path:
+    """Where an archive member may be written, refusing paths that leave ``base``."""
+    pure = PurePosixPath(member.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
+        raise DataError(f"unsafe archive entry '{member}' (escapes the target folder); refused")
+    target = (base / Path(*pure.parts)).resolve() if pure.parts else base.resolve()
+    if not target.is_relative_to(base.resolve()):
+        raise DataError(f"unsafe archive entry '{member}' (escapes the target folder); refused")
+    return target
+
+
+def safe_extract(archive: Path, dest: Path) -> None:
+    """Extract a zip or tar archive into ``dest``; entries that would escape it, links
+    and device files are refused before anything is written."""
+    dest.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            targets = [_safe_target(dest, i.filename) for i in infos]
+            for info, target in zip(infos, targets, strict=True):
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        return
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tf:
+            members = tf.getmembers()
+            for m in members:
+                _safe_target(dest, m.name)
+                if not (m.isfile() or m.isdir()):
+                    raise DataError(f"archive entry '{m.name}' is a link or device; refused")
+            for m in members:
+                target = _safe_target(dest, m.name)
+                if m.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tf.extractfile(m)
+                assert src is not None
+                with src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        return
+    raise DataError(f"{archive} is neither a zip nor a tar archive")
+
+
+def _install_images(src_dir: Path, entry: DatasetEntry, root: Path) -> Path:
+    """Copy the images of ``src_dir`` into the entry's folder, replacing it atomically."""
+    images = [p for p in sorted(src_dir.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
+    if not images:
+        raise DataError(f"no images found in {src_dir} for {entry.name}")
+    final = root / entry.folder
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    for p in images:
+        shutil.copy2(p, staging / p.name)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+    return final
+
+
+def _find_member_dir(extracted: Path, member_dir: str) -> Path:
+    candidate = extracted / member_dir
+    if candidate.is_dir():
+        return candidate
+    # Archives re-packed by users often drop or add one top-level folder.
+    tail = PurePosixPath(member_dir).name
+    matches = [p for p in extracted.rglob(tail) if p.is_dir()]
+    if matches:
+        return matches[0]
+    raise DataError(f"folder {member_dir} not found inside the archive")
+
+
+def download(
+    name: str,
+    root: Path | None = None,
+    *,
+    url: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Download, verify and install a catalog dataset; returns its folder."""
+    entry = lookup(name)
+    if not entry.sources:
+        raise DataError(
+            f"{entry.name} has no official download; import it with "
+            f"`srdistill data download {entry.name} --from FOLDER_OR_ARCHIVE`"
+        )
+    source = entry.sources[0]
+    root = Path(root) if root else default_download_root()
+    cache = root / "downloads"
+    cache.mkdir(parents=True, exist_ok=True)
+    archive = cache / PurePosixPath(source.url).name
+    if not archive.exists() or file_digest(archive, source.hash_name) != source.digest:
+        part = archive.with_suffix(archive.suffix + ".part")
+        try:
+            with urllib.request.urlopen(url or source.url, timeout=60) as resp, open(part, "wb") as f:
+                total = int(resp.headers.get("Content-Length") or 0)
+                done = 0
+                for block in iter(lambda: resp.read(1 << 20), b""):
+                    f.write(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, total)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise DataError(
+                f"download of {entry.name} from {url or source.url} failed: {exc}; "
+                f"download it by hand and run `srdistill data download {entry.name} --from FILE`"
+            ) from None
+        got = file_digest(part, source.hash_name)
+        if got != source.digest:
+            part.unlink(missing_ok=True)
+            raise DataError(
+                f"checksum mismatch for {entry.name}: {source.hash_name} {got}, expected "
+                f"{source.digest}; the download is corrupt or changed upstream"
+            )
+        os.replace(part, archive)
+    return import_dataset(name, archive, root, verify_checksum=False)
+
+
+def import_dataset(
+    name: str, path: Path, root: Path | None = None, *, verify_checksum: bool = True
+) -> Path:
+    """Install an already-downloaded archive or folder as dataset ``name``."""
+    entry = lookup(name)
+    path = Path(path)
+    root = Path(root) if root else default_download_root()
+    if path.is_dir():
+        images_dir = path
+        if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir()):
+            if not entry.sources:
+                raise DataError(f"no images directly inside {path}")
+            images_dir = _find_member_dir(path, entry.sources[0].member_dir)
+        return _install_images(images_dir, entry, root)
+    if not path.is_file():
+        raise DataError(f"not found: {path}")
+    if verify_checksum and entry.sources:
+        src = entry.sources[0]
+        if PurePosixPath(src.url).name == path.name:
+            got = file_digest(path, src.hash_name)
+            if got != src.digest:
+                raise DataError(
+                    f"checksum mismatch for {path}: {src.hash_name} {got}, expected {src.digest}"
+                )
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".extract.") as tmp:
+        safe_extract(path, Path(tmp))
+        member = entry.sources[0].member_dir if entry.sources else ""
+        images_dir = _find_member_dir(Path(tmp), member) if member else Path(tmp)
+        if member == "" and not list_images(images_dir):
+            subdirs = [p for p in Path(tmp).iterdir() if p.is_dir()]
+            if len(subdirs) == 1:
+                images_dir = subdirs[0]
+        return _install_images(images_dir, entry, root)
+
+
+@dataclass
+class VerifyReport:
+    name: str
+    folder: Path | None
+    count: int
+    expected: int
+    unreadable: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.folder is not None and self.count == self.expected and not self.unreadable
+
+
+def verify(name: str) -> VerifyReport:
+    """Check that a dataset is present, complete, and that every image decodes."""
+    entry = lookup(name)
+    try:
+        folder = find_dataset(entry.name)
+    except DataError:
+        return VerifyReport(entry.name, None, 0, entry.count, [])
+    unreadable = []
+    images = list_images(folder)
+    for p in images:
+        try:
+            read_image_array(p)
+        except DataError:
+            unreadable.append(p.name)
+    return VerifyReport(entry.name, folder, len(images), entry.count, unreadable)

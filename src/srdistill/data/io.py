@@ -1,0 +1,171 @@
+"""Reading and writing image files robustly.
+
+Every failure to read becomes a one-line ``DataError`` naming the file, so a corrupt or
+truncated image never ends a program with a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from srdistill.errors import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What to restore when writing a result in the input's own format."""
+
+    mode: str  # "RGB", "L" (grayscale) or "RGBA"
+    bit_depth: int  # 8 or 16
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"image folder not found: {folder} (check the path or dataset name)")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _png_bit_depth(path: Path) -> int:
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 25:
+        return head[24]
+    return 8
+
+
+def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
+    """Decode ``path`` to an HWC float32 array in [0, 1] with 1, 3 or 4 channels.
+
+    16-bit grayscale is read exactly; 16-bit RGB PNGs are read by Pillow at 8-bit
+    precision (a Pillow limitation) but remembered as 16-bit for writing.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(im, dtype=np.float32)
+                scale = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
+                return (arr / scale)[..., None], ImageInfo("L", 16 if scale > 255 else 8)
+            has_alpha = "A" in mode or (mode == "P" and "transparency" in im.info)
+            if has_alpha:
+                out_mode = "RGBA"
+            elif mode in ("1", "L"):
+                out_mode = "L"
+            else:
+                out_mode = "RGB"
+            im = im.convert(out_mode)
+            arr = np.asarray(im, dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise DataError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(
+            f"cannot read image {path}: {exc} (the file is corrupt, truncated or not an image;"
+            " replace or remove it)"
+        ) from None
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    depth = 16 if path.suffix.lower() == ".png" and _png_bit_depth(path) == 16 else 8
+    return arr, ImageInfo(out_mode, depth)
+
+
+def read_rgb_uint8(path: str | Path) -> np.ndarray:
+    """Decode ``path`` to an HWC uint8 RGB array (grayscale replicated, alpha dropped)."""
+    arr, _ = read_image_array(path)
+    rgb = np.repeat(arr, 3, axis=-1) if arr.shape[-1] == 1 else arr[..., :3]
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def to_tensor(arr: np.ndarray) -> torch.Tensor:
+    """HWC array (uint8 or float in [0, 1]) to a CHW float32 tensor in [0, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(arr))
+    t = t.float() / 255.0 if arr.dtype == np.uint8 else t.float()
+    return t.permute(2, 0, 1).contiguous()
+
+
+def read_image(path: str | Path) -> tuple[torch.Tensor, ImageInfo]:
+    """Decode ``path`` to a CHW float tensor in [0, 1] (1, 3 or 4 channels) and its info."""
+    arr, info = read_image_array(path)
+    return to_tensor(arr), info
+
+
+def _encode_png16(arr: np.ndarray) -> bytes:
+    """Minimal PNG encoder for 16-bit grey/RGB/RGBA (Pillow cannot write 16-bit colour)."""
+    h, w, c = arr.shape
+    color_type = {1: 0, 3: 2, 4: 6}[c]
+    data = arr.astype(">u2").reshape(h, w * c)
+    raw = b"".join(b"\x00" + row.tobytes() for row in data)
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(
+    path: str | Path, img: torch.Tensor, info: ImageInfo | None = None, quality: int = 95
+) -> None:
+    """Save a CHW float tensor in [0, 1]; ``info`` restores grayscale/alpha/16-bit output.
+
+    The file appears atomically: an interrupted save never leaves a half-written image.
+    """
+    path = Path(path)
+    info = info or ImageInfo("RGB" if img.shape[0] >= 3 else "L", 8)
+    arr = img.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+    if info.mode == "L" and arr.shape[-1] >= 3:
+        # ITU-R 601 luma, as PIL's convert("L") does.
+        arr = (arr[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+    elif info.mode == "RGB" and arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    suffix = path.suffix.lower()
+    if info.bit_depth == 16 and suffix == ".png":
+        payload = _encode_png16(np.round(arr * 65535).astype(np.uint16))
+        atomic_write_bytes(path, payload)
+        return
+    u8 = np.round(arr * 255).astype(np.uint8)
+    im = Image.fromarray(u8[..., 0] if u8.shape[-1] == 1 else u8)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+    if suffix in (".jpg", ".jpeg") and im.mode == "RGBA":
+        im = im.convert("RGB")
+    buf = io.BytesIO()
+    options = {"quality": quality} if suffix in (".jpg", ".jpeg") else {}
+    im.save(buf, format=fmt.get(suffix, "PNG"), **options)
+    atomic_write_bytes(path, buf.getvalue())

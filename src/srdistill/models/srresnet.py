@@ -1,0 +1,173 @@
+"""SRResNet (Ledig et al. 2017) and its multi-exit, self-distillable form.
+
+SRResNet, read top to bottom:
+    head      conv 9x9 (3 -> F) + PReLU
+    body      N residual blocks: conv3x3, BN, PReLU, conv3x3, BN, + skip
+    recon     trunk conv3x3 + BN, + head features (global skip),
+              upsampler (x2: one conv F->4F + PixelShuffle(2) + PReLU stage per factor 2;
+              x3: one stage of F->9F + PixelShuffle(3)), tail conv 9x9 (F -> 3)
+
+MultiExitSRResNet shares head and body, and gives each exit k its own ``recon``, so
+head + body[:k] + exits[k] *is* an SRResNet with k blocks: ``extract_exit`` copies those
+weights into a plain ``SRResNet`` (the deployable light model).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(num_features, num_features, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(num_features)
+        self.act = nn.PReLU()
+        self.conv2 = nn.Conv2d(num_features, num_features, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(num_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.bn2(self.conv2(self.act(self.bn1(self.conv1(x)))))
+
+
+def upsampler(scale: int, num_features: int) -> nn.Sequential:
+    """Sub-pixel upsampling stages for scale 2, 3, 4 or 8."""
+    layers: list[nn.Module] = []
+    if scale == 3:
+        layers += [nn.Conv2d(num_features, 9 * num_features, 3, padding=1), nn.PixelShuffle(3)]
+        layers += [nn.PReLU()]
+    elif scale >= 2 and scale & (scale - 1) == 0:
+        for _ in range(int(math.log2(scale))):
+            layers += [nn.Conv2d(num_features, 4 * num_features, 3, padding=1)]
+            layers += [nn.PixelShuffle(2), nn.PReLU()]
+    else:
+        raise ValueError(f"unsupported scale {scale}: use 2, 3, 4 or 8")
+    return nn.Sequential(*layers)
+
+
+class Reconstruction(nn.Module):
+    """Trunk conv + BN, global skip, upsampler and tail: features -> SR image."""
+
+    def __init__(self, scale: int, num_features: int, out_channels: int = 3) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(
+            nn.Conv2d(num_features, num_features, 3, padding=1), nn.BatchNorm2d(num_features)
+        )
+        self.upsample = upsampler(scale, num_features)
+        self.tail = nn.Conv2d(num_features, out_channels, 9, padding=4)
+
+    def forward(self, features: torch.Tensor, head_features: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.upsample(self.trunk(features) + head_features))
+
+
+def _head(in_channels: int, num_features: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, num_features, 9, padding=4), nn.PReLU())
+
+
+class SRResNet(nn.Module):
+    """SRResNet with ``num_blocks`` residual blocks of ``num_features`` channels."""
+
+    def __init__(self, scale: int = 4, num_blocks: int = 16, num_features: int = 64) -> None:
+        super().__init__()
+        self.scale, self.num_blocks, self.num_features = scale, num_blocks, num_features
+        self.head = _head(3, num_features)
+        self.body = nn.Sequential(*[ResidualBlock(num_features) for _ in range(num_blocks)])
+        self.recon = Reconstruction(scale, num_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        return self.recon(self.body(h), h)
+
+    def spec(self) -> dict:
+        """Constructor arguments, stored in checkpoints to rebuild the model."""
+        return {
+            "arch": "SRResNet",
+            "scale": self.scale,
+            "num_blocks": self.num_blocks,
+            "num_features": self.num_features,
+        }
+
+
+class MultiExitSRResNet(nn.Module):
+    """SRResNet with extra exits after chosen blocks; the last block is the center exit.
+
+    ``forward`` returns ``{k: SR image}`` for every exit k (the center is k = num_blocks).
+    With ``return_features=True`` it also returns ``{k: features after block k}``.
+    """
+
+    def __init__(
+        self,
+        scale: int = 4,
+        num_blocks: int = 32,
+        exits: Sequence[int] = (8,),
+        num_features: int = 64,
+    ) -> None:
+        super().__init__()
+        chosen = sorted(set(int(k) for k in exits) | {num_blocks})
+        if chosen[0] < 1 or chosen[-1] > num_blocks:
+            raise ValueError(f"exits must lie in 1..{num_blocks}, got {list(exits)}")
+        self.scale, self.num_blocks, self.num_features = scale, num_blocks, num_features
+        self.exit_blocks = chosen
+        self.head = _head(3, num_features)
+        self.body = nn.Sequential(*[ResidualBlock(num_features) for _ in range(num_blocks)])
+        self.exits = nn.ModuleDict({str(k): Reconstruction(scale, num_features) for k in chosen})
+
+    @property
+    def side_exits(self) -> list[int]:
+        """Exits other than the center."""
+        return self.exit_blocks[:-1]
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        exits: Iterable[int] | None = None,
+        return_features: bool = False,
+    ) -> dict[int, torch.Tensor] | tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
+        wanted = set(self.exit_blocks if exits is None else (int(k) for k in exits))
+        unknown = wanted - set(self.exit_blocks)
+        if unknown:
+            raise ValueError(f"no exit after block(s) {sorted(unknown)}; have {self.exit_blocks}")
+        last = max(wanted)
+        h = self.head(x)
+        f = h
+        outputs, features = {}, {}
+        for i, block in enumerate(self.body[:last], start=1):
+            f = block(f)
+            if i in wanted:
+                outputs[i] = self.exits[str(i)](f, h)
+                features[i] = f
+        return (outputs, features) if return_features else outputs
+
+    def forward_exit(self, x: torch.Tensor, exit_block: int) -> torch.Tensor:
+        """SR output of one exit, computing only the blocks it needs."""
+        return self.forward(x, exits=[exit_block])[exit_block]  # type: ignore[index]
+
+    def extract_exit(self, exit_block: int) -> SRResNet:
+        """A standalone SRResNet-k equal to head + body[:k] + exit k of this model."""
+        if exit_block not in self.exit_blocks:
+            raise ValueError(f"no exit after block {exit_block}; have {self.exit_blocks}")
+        light = SRResNet(self.scale, exit_block, self.num_features)
+        state = {}
+        for key, value in self.state_dict().items():
+            if key.startswith("head."):
+                state[key] = value
+            elif key.startswith("body."):
+                if int(key.split(".")[1]) < exit_block:
+                    state[key] = value
+            elif key.startswith(f"exits.{exit_block}."):
+                state["recon." + key[len(f"exits.{exit_block}.") :]] = value
+        light.load_state_dict(state, strict=True)
+        return light.to(next(self.parameters()).device)
+
+    def spec(self) -> dict:
+        return {
+            "arch": "MultiExitSRResNet",
+            "scale": self.scale,
+            "num_blocks": self.num_blocks,
+            "num_features": self.num_features,
+            "exits": self.side_exits,
+        }
