@@ -1,0 +1,286 @@
+"""Typed run configuration: YAML files + presets + ``key=value`` overrides, validated.
+
+A config file is plain data. It may hold a ``presets`` mapping (e.g. ``quick`` for a 2-core
+CPU and ``paper`` for the paper's settings) whose entries are merged over the base values
+by ``--preset NAME``. Every key is checked: an unknown or mistyped key is a one-line error
+naming the key and the closest valid one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from srdistill.errors import ConfigError
+
+
+def _choices(*values: str) -> dict:
+    return {"choices": values}
+
+
+@dataclass
+class ModelConfig:
+    """The generator: a plain SRResNet or a multi-exit one (self-distillation)."""
+
+    arch: str = field(default="srresnet", metadata=_choices("srresnet", "multi_exit_srresnet"))
+    num_blocks: int = 16
+    num_features: int = 64
+    exits: list[int] = field(default_factory=lambda: [8])
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = field(default_factory=lambda: ["DIV2K_train"])
+    val: str = "Set5"
+    val_max_images: int | None = None
+    patch_size: int = 96  # HR patch side; the LR patch is patch_size / scale
+    augment: bool = True
+    on_bad_image: str = field(default="skip", metadata=_choices("skip", "stop"))
+    num_workers: int = 0
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+    milestones: list[int] = field(default_factory=list)  # steps at which lr *= gamma
+    gamma: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 100_000
+    batch_size: int = 16
+    precision: str = field(default="fp32", metadata=_choices("fp32", "bf16"))
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int | None = None  # CPU threads for torch; None keeps torch's default
+    log_every: int = 10
+    val_every: int = 1000
+    ckpt_every: int = 1000
+    keep_checkpoints: int = 2
+    grad_clip: float | None = None
+    progress: bool = True
+
+
+@dataclass
+class SelfDistillConfig:
+    """Paper A: L = L(center, HR) + sum_k w_k [alpha L(exit, HR) + (1-alpha) L(exit, center)]."""
+
+    alpha: float = 0.9
+    exit_weights: list[float] | None = None  # one per side exit; None -> all 1
+    loss: str = field(default="l1", metadata=_choices("l1", "mse"))
+    detach_center: bool = False  # True: the center is a fixed teacher for the exits
+    feature_weight: float = 0.0  # L2 between exit and center trunk features (BYOT), off
+
+
+@dataclass
+class MutualConfig:
+    """Paper B: a cohort of SRGANs whose discriminators distil from each other."""
+
+    members: int = 2
+    mode: str = field(default="ml", metadata=_choices("independent", "ml", "ml_soft"))
+    temperature: float = 2.0  # used by ml_soft
+    ml_weight: float = 1.0
+    peer_images: str = field(default="same", metadata=_choices("same", "own"))
+    adv_weight: float = 1e-3
+    content_layer: str = "relu5_4"
+    vgg_weights: str | None = None  # path, or "random" for the explicit stand-in
+    init_from: str | None = None  # pixel-loss-trained SRResNet checkpoint for generators
+    disc_features: int = 64
+    disc_lr: float | None = None  # None -> optim.lr
+
+
+@dataclass
+class RunConfig:
+    name: str = "run"
+    output_dir: str = "runs"
+    seed: int = 0
+    scale: int = 4
+    method: str = field(default="plain", metadata=_choices("plain", "self_distill", "mutual_gan"))
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    self_distill: SelfDistillConfig = field(default_factory=SelfDistillConfig)
+    mutual: MutualConfig = field(default_factory=MutualConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+def _all_keys(cls: type, prefix: str = "") -> list[str]:
+    keys = []
+    for f in dataclasses.fields(cls):
+        full = prefix + f.name
+        keys.append(full)
+        if dataclasses.is_dataclass(f.type if isinstance(f.type, type) else None):
+            keys += _all_keys(f.type, full + ".")
+    return keys
+
+
+def _unknown_key(key: str, cls: type, prefix: str) -> ConfigError:
+    valid = [prefix + f.name for f in dataclasses.fields(cls)]
+    pool = valid + [k for k in _all_keys(RunConfig) if k not in valid]
+    close = difflib.get_close_matches(prefix + key, pool, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(f"unknown config key '{prefix}{key}'{hint}")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp``; ints are accepted as floats."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            value = [value] if not isinstance(value, (dict, tuple)) else list(value)
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if tp is bool and isinstance(value, bool):
+        return value
+    if tp is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(f"config key '{key}' must be {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _build(cls: type, raw: dict, prefix: str = "") -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config section '{prefix.rstrip('.')}' must be a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise _unknown_key(str(key), cls, prefix)
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = _build(tp, value or {}, prefix + key + ".")
+            continue
+        kwargs[key] = _coerce(value, tp, prefix + key)
+        choices = fields[key].metadata.get("choices")
+        if choices and kwargs[key] not in choices:
+            raise ConfigError(
+                f"config key '{prefix}{key}' must be one of {', '.join(choices)}; got {value!r}"
+            )
+    return cls(**kwargs)
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def parse_override(text: str) -> dict:
+    """``a.b.c=value`` -> ``{'a': {'b': {'c': value}}}``, the value parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like key=value (e.g. train.steps=100)")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    node: dict = {}
+    cur = node
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        cur[p] = {}
+        cur = cur[p]
+    cur[parts[-1]] = value
+    return node
+
+
+def _validate(cfg: RunConfig) -> RunConfig:
+    def bad(msg: str) -> ConfigError:
+        return ConfigError(msg)
+
+    if cfg.scale not in (2, 3, 4, 8):
+        raise bad(f"config key 'scale' must be 2, 3, 4 or 8; got {cfg.scale}")
+    if cfg.data.patch_size % cfg.scale:
+        raise bad(f"data.patch_size ({cfg.data.patch_size}) must be a multiple of scale")
+    if cfg.method == "self_distill" and cfg.model.arch != "multi_exit_srresnet":
+        raise bad("method self_distill needs model.arch: multi_exit_srresnet")
+    if cfg.model.arch == "multi_exit_srresnet":
+        bad_exits = [k for k in cfg.model.exits if not 1 <= k < cfg.model.num_blocks]
+        if bad_exits:
+            raise bad(f"model.exits {bad_exits} must lie in 1..{cfg.model.num_blocks - 1}")
+        weights = cfg.self_distill.exit_weights
+        if weights is not None and len(weights) != len(set(cfg.model.exits)):
+            raise bad("self_distill.exit_weights needs one weight per exit in model.exits")
+    if not 0.0 <= cfg.self_distill.alpha <= 1.0:
+        raise bad("self_distill.alpha must lie in [0, 1]")
+    if cfg.mutual.members < 1:
+        raise bad("mutual.members must be at least 1")
+    if cfg.mutual.temperature <= 0:
+        raise bad("mutual.temperature must be positive")
+    for key in ("steps", "batch_size", "log_every", "val_every", "ckpt_every"):
+        if getattr(cfg.train, key) < 1:
+            raise bad(f"train.{key} must be at least 1")
+    return cfg
+
+
+def config_from_dict(raw: dict) -> RunConfig:
+    return _validate(_build(RunConfig, raw))
+
+
+def load_config(
+    path: str | Path | None = None,
+    preset: str | None = None,
+    overrides: list[str] | None = None,
+    base: dict | None = None,
+) -> RunConfig:
+    """Read a YAML config, apply a preset and overrides, and validate everything."""
+    raw: dict = dict(base or {})
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0]
+            raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of keys")
+        raw = _deep_merge(raw, loaded)
+    presets = raw.pop("presets", {}) or {}
+    if preset:
+        if preset not in presets:
+            have = ", ".join(presets) or "none"
+            raise ConfigError(f"preset '{preset}' not in {path}; available: {have}")
+        raw = _deep_merge(raw, presets[preset])
+    for text in overrides or []:
+        raw = _deep_merge(raw, parse_override(text))
+    return config_from_dict(raw)
+
+
+def save_config(cfg: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

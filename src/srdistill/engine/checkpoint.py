@@ -1,0 +1,172 @@
+"""Checkpoints: safetensors for weights, a tensor-only state file, atomic on disk.
+
+A checkpoint is a folder ``checkpoints/step_00001000/`` with one ``<name>.safetensors``
+per network (self-describing: the architecture spec is in its metadata) and
+``state.pt`` (optimizers, schedulers, RNG states, step), loaded with
+``torch.load(weights_only=True)`` so no arbitrary object is ever unpickled.
+
+The folder is written under a temporary name, flushed, then renamed; only then is the
+``latest`` pointer replaced atomically. A kill at any moment leaves either the previous
+complete checkpoint or the new one as ``latest``, never a broken one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from srdistill.data.io import atomic_write_bytes
+from srdistill.errors import CheckpointError
+from srdistill.models import build_model
+
+SPEC_KEY = "srdistill_spec"
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module inside DDP / torch.compile wrappers."""
+    while True:
+        if hasattr(module, "module"):
+            module = module.module  # DistributedDataParallel
+        elif hasattr(module, "_orig_mod"):
+            module = module._orig_mod  # torch.compile
+        else:
+            return module
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_module(module: nn.Module, path: str | Path, extra_meta: dict | None = None) -> None:
+    """Save a network's weights and architecture spec as one safetensors file (atomic)."""
+    module = unwrap(module)
+    path = Path(path)
+    state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    meta = {SPEC_KEY: json.dumps(module.spec())}
+    meta.update({k: str(v) for k, v in (extra_meta or {}).items()})
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(state, str(tmp), metadata=meta)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_spec(path: str | Path) -> dict:
+    """The architecture spec stored in a safetensors checkpoint."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+    if SPEC_KEY not in meta:
+        raise CheckpointError(
+            f"{path} has no srdistill model spec: it was not written by srdistill "
+            "(train with `srdistill train` or extract with `srdistill extract`)"
+        )
+    return json.loads(meta[SPEC_KEY])
+
+
+def load_module(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a network from a safetensors checkpoint written by ``save_module``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    spec = read_spec(path)
+    model = build_model(spec)
+    load_state_into(model, path)
+    return model.to(device).eval()
+
+
+def load_state_into(model: nn.Module, path: str | Path) -> None:
+    """Load safetensors weights into ``model``; a mismatch is one clear line."""
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+    result = unwrap(model).load_state_dict(state, strict=False)
+    shapes = {k: v.shape for k, v in unwrap(model).state_dict().items()}
+    wrong = [k for k, v in state.items() if k in shapes and shapes[k] != v.shape]
+    if result.missing_keys or result.unexpected_keys or wrong:
+        detail = (result.missing_keys or result.unexpected_keys or wrong)[:3]
+        raise CheckpointError(
+            f"checkpoint {path} does not fit {type(unwrap(model)).__name__} "
+            f"(mismatched keys such as {detail}); it belongs to another architecture or size"
+        )
+
+
+class CheckpointManager:
+    """Writes and finds the checkpoints of one run folder."""
+
+    def __init__(self, run_dir: str | Path, keep: int = 2) -> None:
+        self.dir = Path(run_dir) / "checkpoints"
+        self.keep = keep
+
+    def save(self, step: int, modules: dict[str, nn.Module], state: dict) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        name = f"step_{step:08d}"
+        final = self.dir / name
+        tmp = self.dir / f".tmp-{name}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        for key, module in modules.items():
+            save_module(module, tmp / f"{key}.safetensors")
+        with open(tmp / "state.pt", "wb") as f:
+            torch.save({"step": step, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _fsync_dir(self.dir)
+        atomic_write_bytes(self.dir / "latest", name.encode())
+        self._prune(keep_name=name)
+        return final
+
+    def _complete(self) -> list[Path]:
+        found = [p for p in self.dir.glob("step_*") if (p / "state.pt").is_file()]
+        return sorted(found, key=lambda p: p.name)
+
+    def _prune(self, keep_name: str) -> None:
+        complete = self._complete()
+        for old in complete[: max(0, len(complete) - self.keep)]:
+            if old.name != keep_name:
+                shutil.rmtree(old, ignore_errors=True)
+        for stale in self.dir.glob(".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def latest(self) -> Path | None:
+        """The newest complete checkpoint folder, or None."""
+        pointer = self.dir / "latest"
+        if pointer.is_file():
+            candidate = self.dir / pointer.read_text().strip()
+            if (candidate / "state.pt").is_file():
+                return candidate
+        complete = self._complete()
+        return complete[-1] if complete else None
+
+
+def load_state(ckpt_dir: Path) -> dict:
+    """The tensor-only training state of a checkpoint folder (safe to load)."""
+    try:
+        return torch.load(ckpt_dir / "state.pt", map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise CheckpointError(f"cannot load training state {ckpt_dir / 'state.pt'}: {exc}") from None

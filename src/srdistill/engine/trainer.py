@@ -1,0 +1,295 @@
+"""The training engine: one loop for every method.
+
+Per step: take the batch for this step (a pure function of seed and step), let the method
+compute and apply its update, step the schedulers, then log, validate and checkpoint on
+schedule. Everything a resumed run needs to continue bit for bit (networks, optimizers,
+schedulers, RNG state, step) is in the checkpoint; data order needs no state.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+
+from srdistill.config import RunConfig, config_from_dict, save_config
+from srdistill.data.datasets import TrainPatches, load_benchmark
+from srdistill.engine.checkpoint import CheckpointManager, load_state, load_state_into, unwrap
+from srdistill.engine.distributed import DistInfo, all_reduce_mean, barrier, init_distributed
+from srdistill.engine.logging import MetricLogger
+from srdistill.engine.runinfo import environment_record, write_json
+from srdistill.errors import ConfigError, SrdistillError
+from srdistill.metrics import psnr
+from srdistill.methods import METHODS, Method, TrainingContext
+
+log = logging.getLogger(__name__)
+
+# Keys that may change between a run and its resumption without changing its math.
+RESUME_MUTABLE = {"train.steps", "train.progress", "train.log_every", "train.val_every",
+                  "train.ckpt_every", "train.keep_checkpoints", "train.device",
+                  "train.threads", "data.num_workers", "output_dir"}
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    final_checkpoint: Path | None
+    metrics: dict[str, float]
+
+
+class Interrupted(SrdistillError):
+    """Raised after a SIGINT/SIGTERM once the current step is checkpointed."""
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInfo) -> Path:
+    run_dir = cfg.run_dir
+    saved = run_dir / "config.yaml"
+    if info.is_main:
+        if run_dir.exists() and not resume:
+            if not overwrite:
+                raise SrdistillError(
+                    f"run folder {run_dir} already exists; pass --resume to continue it, "
+                    "--overwrite to replace it, or choose another name (-o name=...)"
+                )
+            shutil.rmtree(run_dir)
+        if resume and saved.exists():
+            old = _flatten(yaml.safe_load(saved.read_text()))
+            new = _flatten(cfg.to_dict())
+            changed = sorted(k for k in set(old) | set(new)
+                             if old.get(k) != new.get(k) and k not in RESUME_MUTABLE)
+            if changed:
+                raise ConfigError(
+                    f"cannot resume {run_dir}: config key '{changed[0]}' differs from the "
+                    f"run's ({old.get(changed[0])!r} vs {new.get(changed[0])!r}); resume with "
+                    "the run's own config.yaml or start a new run"
+                )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, saved)
+    barrier(info)
+    return run_dir
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise SrdistillError(f"{run_dir} is not a run folder (no config.yaml)")
+    return config_from_dict(yaml.safe_load(path.read_text()))
+
+
+def build_method(cfg: RunConfig, ctx: TrainingContext) -> Method:
+    torch.manual_seed(cfg.seed)
+    return METHODS[cfg.method](cfg, ctx)
+
+
+def restore(method: Method, ckpt_dir: Path) -> int:
+    for name, net in method.networks.items():
+        load_state_into(net, ckpt_dir / f"{name}.safetensors")
+    state = load_state(ckpt_dir)
+    for name, opt in method.optimizers.items():
+        opt.load_state_dict(state["optimizers"][name])
+    for name, sched in method.schedulers.items():
+        sched.load_state_dict(state["schedulers"][name])
+    torch.set_rng_state(state["rng"]["torch"])
+    if torch.cuda.is_available() and state["rng"].get("cuda"):
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    return int(state["step"])
+
+
+def training_state(method: Method) -> dict:
+    return {
+        "optimizers": {k: o.state_dict() for k, o in method.optimizers.items()},
+        "schedulers": {k: s.state_dict() for k, s in method.schedulers.items()},
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        },
+    }
+
+
+@torch.no_grad()
+def validate(method: Method, cfg: RunConfig, device: torch.device) -> dict[str, float]:
+    images = load_benchmark(cfg.data.val, cfg.scale, cfg.data.val_max_images)
+    nets = [unwrap(n) for n in method.networks.values()]
+    modes = [n.training for n in nets]
+    for n in nets:
+        n.eval()
+    results = {}
+    try:
+        for name, fn in method.eval_networks().items():
+            scores = [
+                psnr(fn(im.lr[None].to(device)).float().clamp(0, 1).cpu()[0], im.hr, cfg.scale).item()
+                for im in images
+            ]
+            results[f"val/psnr_{name}"] = sum(scores) / len(scores)
+    finally:
+        for n, mode in zip(nets, modes, strict=True):
+            n.train(mode)
+    return results
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a request to checkpoint and stop after this step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict = {}
+
+    def __enter__(self) -> _StopFlag:
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread
+            pass
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:  # second signal: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def _batches(data: TrainPatches, start: int, total: int, workers: int):  # noqa: ANN202
+    if workers <= 0:
+        for step in range(start + 1, total + 1):
+            yield data.batch(step)
+        return
+
+    class _Steps(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return total - start
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return data.batch(start + 1 + i)
+
+    loader = torch.utils.data.DataLoader(
+        _Steps(), batch_size=None, shuffle=False, num_workers=workers,
+        pin_memory=torch.cuda.is_available(), persistent_workers=False,
+    )
+    yield from loader
+
+
+def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> TrainResult:
+    """Train ``cfg`` in ``cfg.run_dir``; with ``resume`` continue from its latest checkpoint."""
+    info, device = init_distributed(cfg.train.device)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    run_dir = prepare_run_dir(cfg, resume, overwrite, info)
+    ctx = TrainingContext(device, cfg.train.precision, info)
+    method = build_method(cfg, ctx)
+    ckpts = CheckpointManager(run_dir, cfg.train.keep_checkpoints)
+    start = 0
+    latest = ckpts.latest() if resume else None
+    if latest is not None:
+        start = restore(method, latest)
+        if info.is_main:
+            log.info("resumed %s from step %d", run_dir, start)
+    total = cfg.train.steps
+    data = TrainPatches(
+        cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, cfg.seed,
+        augment=cfg.data.augment, on_bad_image=cfg.data.on_bad_image,
+        rank=info.rank, world_size=info.world_size,
+    )
+    if cfg.data.val:
+        load_benchmark(cfg.data.val, cfg.scale, cfg.data.val_max_images)  # fail early
+    record = {
+        "name": cfg.name, "method": cfg.method, "seed": cfg.seed, "notes": method.notes(),
+        "environment": environment_record(str(device), info.world_size),
+        "train_images": len(data), "resumed_from": start,
+    }
+    logger = None
+    if info.is_main:
+        write_json(run_dir / "run.json", record)
+        write_json(run_dir / "status.json", {"state": "running", "step": start, "total": total})
+        logger = MetricLogger(run_dir, start)
+        for note in method.notes():
+            log.warning("%s", note)
+
+    def save(step: int) -> Path | None:
+        path = None
+        if info.is_main:
+            path = ckpts.save(step, method.networks, training_state(method))
+            write_json(run_dir / "status.json", {"state": "running", "step": step, "total": total})
+        barrier(info)
+        return path
+
+    for net in method.networks.values():
+        net.train()
+    bar = None
+    if info.is_main and cfg.train.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=start, desc=cfg.name, unit="step", dynamic_ncols=True)
+    last_logs: dict[str, float] = {}
+    final = None
+    step = start
+    busy, steps_timed = 0.0, 0  # time in data + train steps only (not val/checkpoints)
+    with _StopFlag() as stop:
+        try:
+            for step, (lr, hr) in enumerate(
+                _batches(data, start, total, cfg.data.num_workers), start=start + 1
+            ):
+                t_step = time.perf_counter()
+                lr = lr.to(device, non_blocking=True)
+                hr = hr.to(device, non_blocking=True)
+                losses = method.train_step(lr, hr)
+                for sched in method.schedulers.values():
+                    sched.step()
+                steps_timed += 1
+                busy += time.perf_counter() - t_step
+                if step % cfg.train.log_every == 0 or step == total:
+                    values = {k: all_reduce_mean(v, info).item() for k, v in losses.items()}
+                    first_opt = next(iter(method.optimizers.values()))
+                    values["lr"] = first_opt.param_groups[0]["lr"]
+                    values["sec_per_step"] = busy / max(steps_timed, 1)
+                    busy, steps_timed = 0.0, 0
+                    last_logs = values
+                    if logger:
+                        logger.log(step, values)
+                    if bar:
+                        bar.set_postfix(loss=f"{values['loss']:.4f}")
+                if cfg.data.val and (step % cfg.train.val_every == 0 or step == total):
+                    if info.is_main:
+                        val_logs = validate(method, cfg, device)
+                        last_logs.update(val_logs)
+                        if logger:
+                            logger.log(step, val_logs)
+                    barrier(info)
+                if step % cfg.train.ckpt_every == 0 or step == total:
+                    final = save(step)
+                if bar:
+                    bar.update(1)
+                if stop.requested and step < total:
+                    final = save(step)
+                    raise Interrupted(
+                        f"stopped at step {step}; checkpoint saved in {run_dir}; continue with "
+                        f"`srdistill train {run_dir} --resume`"
+                    )
+        finally:
+            if bar:
+                bar.close()
+            if logger:
+                logger.close()
+    if info.is_main:
+        write_json(run_dir / "status.json", {"state": "complete", "step": step, "total": total})
+    return TrainResult(run_dir, step, final, last_logs)

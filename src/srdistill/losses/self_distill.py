@@ -1,0 +1,51 @@
+"""Paper A's self-distillation loss for a multi-exit SRResNet.
+
+    L = L(center SR, HR) + sum_k w_k [ alpha L(exit_k SR, HR) + (1 - alpha) L(exit_k SR, center SR) ]
+
+alpha = 0.9 gives the paper's 9:1 pixel:distillation ratio. By default the distillation
+gradient reaches the center too ("trained to produce SR images close to each other");
+``detach_center`` makes the center a fixed target. An optional BYOT-style feature term
+adds feature_weight * ||f_k - f_center||^2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from srdistill.losses.pixel import pixel_loss
+
+
+def self_distillation_loss(
+    outputs: dict[int, torch.Tensor],
+    hr: torch.Tensor,
+    center: int,
+    *,
+    alpha: float = 0.9,
+    exit_weights: Sequence[float] | None = None,
+    kind: str = "l1",
+    detach_center: bool = False,
+    features: dict[int, torch.Tensor] | None = None,
+    feature_weight: float = 0.0,
+) -> dict[str, torch.Tensor]:
+    """Total loss and its parts (keys: loss, center, exit{k}_pixel, exit{k}_distill...)."""
+    center_sr = outputs[center]
+    parts: dict[str, torch.Tensor] = {"center": pixel_loss(kind, center_sr, hr)}
+    total = parts["center"]
+    target = center_sr.detach() if detach_center else center_sr
+    side = sorted(k for k in outputs if k != center)
+    weights = list(exit_weights) if exit_weights is not None else [1.0] * len(side)
+    for k, w in zip(side, weights, strict=True):
+        pixel = pixel_loss(kind, outputs[k], hr)
+        distill = pixel_loss(kind, outputs[k], target)
+        parts[f"exit{k}_pixel"] = pixel
+        parts[f"exit{k}_distill"] = distill
+        total = total + w * (alpha * pixel + (1 - alpha) * distill)
+        if features is not None and feature_weight > 0:
+            f_target = features[center].detach() if detach_center else features[center]
+            feat = torch.mean((features[k].float() - f_target.float()) ** 2)
+            parts[f"exit{k}_feature"] = feat
+            total = total + w * feature_weight * feat
+    parts["loss"] = total
+    return parts

@@ -1,0 +1,14 @@
+"""Training methods: each a small module on the shared engine."""
+
+from __future__ import annotations
+
+from srdistill.methods.base import Method, TrainingContext
+from srdistill.methods.plain import PlainMethod
+from srdistill.methods.self_distill import SelfDistillMethod
+
+METHODS: dict[str, type[Method]] = {
+    "plain": PlainMethod,
+    "self_distill": SelfDistillMethod,
+}
+
+__all__ = ["METHODS", "Method", "TrainingContext"]

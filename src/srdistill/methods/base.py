@@ -1,0 +1,82 @@
+"""What a training method is: networks, optimizers, and one step of math.
+
+The engine owns devices, precision, data, checkpointing, logging, validation, resume and
+DDP; a method owns only what a step computes. It builds its networks through
+``ctx.prepare`` (device placement and DDP wrapping happen there) and returns detached
+loss tensors; the engine turns them into log lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from srdistill.config import OptimConfig, RunConfig
+from srdistill.engine.distributed import DistInfo, prepare_module
+
+
+@dataclass
+class TrainingContext:
+    device: torch.device
+    precision: str
+    dist: DistInfo
+
+    def prepare(self, module: nn.Module) -> nn.Module:
+        return prepare_module(module, self.device, self.dist)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+class Method:
+    """Base class of training methods (plain, self-distillation, mutual GAN)."""
+
+    def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
+        self.cfg, self.ctx = cfg, ctx
+        self.networks: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
+
+    def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def eval_networks(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+        """Name -> function mapping an LR batch to SR, used for validation."""
+        raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        """Caveats that must appear in every record and table of this run."""
+        return []
+
+    # Helpers shared by methods -------------------------------------------------------
+    def add_optimizer(
+        self, name: str, params: Iterable[nn.Parameter], lr: float | None = None
+    ) -> torch.optim.Optimizer:
+        opt = make_optimizer(params, self.cfg.optim, lr)
+        self.optimizers[name] = opt
+        self.schedulers[name] = torch.optim.lr_scheduler.MultiStepLR(
+            opt, milestones=self.cfg.optim.milestones, gamma=self.cfg.optim.gamma
+        )
+        return opt
+
+    def step_optimizer(self, name: str, loss: torch.Tensor, params: Iterable[nn.Parameter]) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.train.grad_clip:
+            torch.nn.utils.clip_grad_norm_(list(params), self.cfg.train.grad_clip)
+        opt.step()
+
+
+def make_optimizer(
+    params: Iterable[nn.Parameter], cfg: OptimConfig, lr: float | None = None
+) -> torch.optim.Optimizer:
+    return torch.optim.Adam(
+        params, lr=lr or cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay
+    )

@@ -1,0 +1,31 @@
+"""Plain supervised training of one SRResNet with a pixel loss (the baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from srdistill.config import RunConfig
+from srdistill.losses import pixel_loss
+from srdistill.methods.base import Method, TrainingContext
+from srdistill.models import SRResNet
+
+
+class PlainMethod(Method):
+    def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
+        super().__init__(cfg, ctx)
+        m = cfg.model
+        self.model = ctx.prepare(SRResNet(cfg.scale, m.num_blocks, m.num_features))
+        self.networks["model"] = self.model
+        self.add_optimizer("model", self.model.parameters())
+
+    def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
+        with self.ctx.autocast():
+            sr = self.model(lr)
+        loss = pixel_loss(self.cfg.self_distill.loss, sr, hr)
+        self.step_optimizer("model", loss, self.model.parameters())
+        return {"loss": loss.detach()}
+
+    def eval_networks(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+        return {"model": self.model}
