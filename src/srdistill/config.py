@@ -192,10 +192,12 @@ def _build(cls: type, raw: dict, prefix: str = "") -> Any:
     return cls(**kwargs)
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = (
+            deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        )
     return out
 
 
@@ -270,15 +272,15 @@ def load_config(
             raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of keys")
-        raw = _deep_merge(raw, loaded)
+        raw = deep_merge(raw, loaded)
     presets = raw.pop("presets", {}) or {}
     if preset:
         if preset not in presets:
             have = ", ".join(presets) or "none"
             raise ConfigError(f"preset '{preset}' not in {path}; available: {have}")
-        raw = _deep_merge(raw, presets[preset])
+        raw = deep_merge(raw, presets[preset])
     for text in overrides or []:
-        raw = _deep_merge(raw, parse_override(text))
+        raw = deep_merge(raw, parse_override(text))
     return config_from_dict(raw)
 
 

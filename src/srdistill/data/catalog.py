@@ -31,7 +31,11 @@ from pathlib import Path, PurePosixPath
 from srdistill.data.io import IMAGE_EXTENSIONS, list_images, read_image_array
 from srdistill.errors import DataError
 
-_EDSR_BENCHMARK = ("https://cv.snu.ac.kr/research/EDSR/benchmark.tar", "md5", "4ace41d33c2384b97e6b320cd0afd6ba")
+_EDSR_BENCHMARK = (
+    "https://cv.snu.ac.kr/research/EDSR/benchmark.tar",
+    "md5",
+    "4ace41d33c2384b97e6b320cd0afd6ba",
+)
 
 
 @dataclass(frozen=True)
@@ -58,31 +62,73 @@ CATALOG: dict[str, DatasetEntry] = {
     e.name.lower(): e
     for e in [
         DatasetEntry(
-            "DIV2K_train", "train/DIV2K_train_HR", 800, "train",
+            "DIV2K_train",
+            "train/DIV2K_train_HR",
+            800,
+            "train",
             "DIV2K training HR images (Agustsson & Timofte, NTIRE 2017), about 3.5 GB",
-            (Source("http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip", "md5",
-                    "bdc2d9338d4e574fe81bf7d158758658", "DIV2K_train_HR"),),
+            (
+                Source(
+                    "http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip",
+                    "md5",
+                    "bdc2d9338d4e574fe81bf7d158758658",
+                    "DIV2K_train_HR",
+                ),
+            ),
         ),
         DatasetEntry(
-            "DIV2K_valid", "valid/DIV2K_valid_HR", 100, "test",
+            "DIV2K_valid",
+            "valid/DIV2K_valid_HR",
+            100,
+            "test",
             "DIV2K validation HR images, about 450 MB",
-            (Source("http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_valid_HR.zip", "md5",
-                    "9fcdda83005c5e5997799b69f955ff88", "DIV2K_valid_HR"),),
+            (
+                Source(
+                    "http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_valid_HR.zip",
+                    "md5",
+                    "9fcdda83005c5e5997799b69f955ff88",
+                    "DIV2K_valid_HR",
+                ),
+            ),
         ),
-        DatasetEntry("Set5", "benchmark/Set5", 5, "test", "Set5 (Bevilacqua et al. 2012)",
-                     (Source(*_EDSR_BENCHMARK, "benchmark/Set5/HR"),)),
-        DatasetEntry("Set14", "benchmark/Set14", 14, "test", "Set14 (Zeyde et al. 2010)",
-                     (Source(*_EDSR_BENCHMARK, "benchmark/Set14/HR"),)),
-        DatasetEntry("BSD100", "benchmark/BSD100", 100, "test",
-                     "BSD100, the BSDS300 test split (Martin et al. 2001)",
-                     (Source(*_EDSR_BENCHMARK, "benchmark/B100/HR"),)),
-        DatasetEntry("Urban100", "benchmark/Urban100", 100, "test",
-                     "Urban100 (Huang et al. 2015)",
-                     (Source(*_EDSR_BENCHMARK, "benchmark/Urban100/HR"),)),
-        DatasetEntry("T91", "train/T91", 91, "train",
-                     "Yang et al. 91 training images; import with --from"),
-        DatasetEntry("BSD200", "train/BSD200", 199, "train",
-                     "BSDS300 train split; import with --from"),
+        DatasetEntry(
+            "Set5",
+            "benchmark/Set5",
+            5,
+            "test",
+            "Set5 (Bevilacqua et al. 2012)",
+            (Source(*_EDSR_BENCHMARK, "benchmark/Set5/HR"),),
+        ),
+        DatasetEntry(
+            "Set14",
+            "benchmark/Set14",
+            14,
+            "test",
+            "Set14 (Zeyde et al. 2010)",
+            (Source(*_EDSR_BENCHMARK, "benchmark/Set14/HR"),),
+        ),
+        DatasetEntry(
+            "BSD100",
+            "benchmark/BSD100",
+            100,
+            "test",
+            "BSD100, the BSDS300 test split (Martin et al. 2001)",
+            (Source(*_EDSR_BENCHMARK, "benchmark/B100/HR"),),
+        ),
+        DatasetEntry(
+            "Urban100",
+            "benchmark/Urban100",
+            100,
+            "test",
+            "Urban100 (Huang et al. 2015)",
+            (Source(*_EDSR_BENCHMARK, "benchmark/Urban100/HR"),),
+        ),
+        DatasetEntry(
+            "T91", "train/T91", 91, "train", "Yang et al. 91 training images; import with --from"
+        ),
+        DatasetEntry(
+            "BSD200", "train/BSD200", 199, "train", "BSDS300 train split; import with --from"
+        ),
     ]
 }
 ALIASES = {"div2k": "div2k_train", "b100": "bsd100", "bsds100": "bsd100"}
@@ -251,7 +297,10 @@ def download(
     if not archive.exists() or file_digest(archive, source.hash_name) != source.digest:
         part = archive.with_suffix(archive.suffix + ".part")
         try:
-            with urllib.request.urlopen(url or source.url, timeout=60) as resp, open(part, "wb") as f:
+            with (
+                urllib.request.urlopen(url or source.url, timeout=60) as resp,
+                open(part, "wb") as f,
+            ):
                 total = int(resp.headers.get("Content-Length") or 0)
                 done = 0
                 for block in iter(lambda: resp.read(1 << 20), b""):

@@ -169,4 +169,6 @@ def load_state(ckpt_dir: Path) -> dict:
     try:
         return torch.load(ckpt_dir / "state.pt", map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise CheckpointError(f"cannot load training state {ckpt_dir / 'state.pt'}: {exc}") from None
+        raise CheckpointError(
+            f"cannot load training state {ckpt_dir / 'state.pt'}: {exc}"
+        ) from None

@@ -25,15 +25,25 @@ from srdistill.engine.distributed import DistInfo, all_reduce_mean, barrier, ini
 from srdistill.engine.logging import MetricLogger
 from srdistill.engine.runinfo import environment_record, write_json
 from srdistill.errors import ConfigError, SrdistillError
-from srdistill.metrics import psnr
+from srdistill.eval.evaluate import super_resolve
 from srdistill.methods import METHODS, Method, TrainingContext
+from srdistill.metrics import psnr
 
 log = logging.getLogger(__name__)
 
 # Keys that may change between a run and its resumption without changing its math.
-RESUME_MUTABLE = {"train.steps", "train.progress", "train.log_every", "train.val_every",
-                  "train.ckpt_every", "train.keep_checkpoints", "train.device",
-                  "train.threads", "data.num_workers", "output_dir"}
+RESUME_MUTABLE = {
+    "train.steps",
+    "train.progress",
+    "train.log_every",
+    "train.val_every",
+    "train.ckpt_every",
+    "train.keep_checkpoints",
+    "train.device",
+    "train.threads",
+    "data.num_workers",
+    "output_dir",
+}
 
 
 @dataclass
@@ -72,8 +82,11 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
         if resume and saved.exists():
             old = _flatten(yaml.safe_load(saved.read_text()))
             new = _flatten(cfg.to_dict())
-            changed = sorted(k for k in set(old) | set(new)
-                             if old.get(k) != new.get(k) and k not in RESUME_MUTABLE)
+            changed = sorted(
+                k
+                for k in set(old) | set(new)
+                if old.get(k) != new.get(k) and k not in RESUME_MUTABLE
+            )
             if changed:
                 raise ConfigError(
                     f"cannot resume {run_dir}: config key '{changed[0]}' differs from the "
@@ -134,8 +147,7 @@ def validate(method: Method, cfg: RunConfig, device: torch.device) -> dict[str, 
     try:
         for name, fn in method.eval_networks().items():
             scores = [
-                psnr(fn(im.lr[None].to(device)).float().clamp(0, 1).cpu()[0], im.hr, cfg.scale).item()
-                for im in images
+                psnr(super_resolve(fn, im.lr, device), im.hr, cfg.scale).item() for im in images
             ]
             results[f"val/psnr_{name}"] = sum(scores) / len(scores)
     finally:
@@ -183,8 +195,12 @@ def _batches(data: TrainPatches, start: int, total: int, workers: int):  # noqa:
             return data.batch(start + 1 + i)
 
     loader = torch.utils.data.DataLoader(
-        _Steps(), batch_size=None, shuffle=False, num_workers=workers,
-        pin_memory=torch.cuda.is_available(), persistent_workers=False,
+        _Steps(),
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=False,
     )
     yield from loader
 
@@ -206,16 +222,26 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
             log.info("resumed %s from step %d", run_dir, start)
     total = cfg.train.steps
     data = TrainPatches(
-        cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, cfg.seed,
-        augment=cfg.data.augment, on_bad_image=cfg.data.on_bad_image,
-        rank=info.rank, world_size=info.world_size,
+        cfg.data.train,
+        cfg.scale,
+        cfg.data.patch_size,
+        cfg.train.batch_size,
+        cfg.seed,
+        augment=cfg.data.augment,
+        on_bad_image=cfg.data.on_bad_image,
+        rank=info.rank,
+        world_size=info.world_size,
     )
     if cfg.data.val:
         load_benchmark(cfg.data.val, cfg.scale, cfg.data.val_max_images)  # fail early
     record = {
-        "name": cfg.name, "method": cfg.method, "seed": cfg.seed, "notes": method.notes(),
+        "name": cfg.name,
+        "method": cfg.method,
+        "seed": cfg.seed,
+        "notes": method.notes(),
         "environment": environment_record(str(device), info.world_size),
-        "train_images": len(data), "resumed_from": start,
+        "train_images": len(data),
+        "resumed_from": start,
     }
     logger = None
     if info.is_main:

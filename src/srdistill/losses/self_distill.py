@@ -1,6 +1,6 @@
 """Paper A's self-distillation loss for a multi-exit SRResNet.
 
-    L = L(center SR, HR) + sum_k w_k [ alpha L(exit_k SR, HR) + (1 - alpha) L(exit_k SR, center SR) ]
+    L = L(center, HR) + sum_k w_k [alpha L(exit_k, HR) + (1 - alpha) L(exit_k, center)]
 
 alpha = 0.9 gives the paper's 9:1 pixel:distillation ratio. By default the distillation
 gradient reaches the center too ("trained to produce SR images close to each other");

@@ -30,9 +30,15 @@ class SelfDistillMethod(Method):
             out = self.model(lr, return_features=want_features)
         outputs, features = out if want_features else (out, None)
         parts = self_distillation_loss(
-            outputs, hr, self.cfg.model.num_blocks,
-            alpha=sd.alpha, exit_weights=sd.exit_weights, kind=sd.loss,
-            detach_center=sd.detach_center, features=features, feature_weight=sd.feature_weight,
+            outputs,
+            hr,
+            self.cfg.model.num_blocks,
+            alpha=sd.alpha,
+            exit_weights=sd.exit_weights,
+            kind=sd.loss,
+            detach_center=sd.detach_center,
+            features=features,
+            feature_weight=sd.feature_weight,
         )
         self.step_optimizer("model", parts["loss"], self.model.parameters())
         return {k: v.detach() for k, v in parts.items()}

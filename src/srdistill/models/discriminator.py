@@ -16,8 +16,16 @@ class Discriminator(nn.Module):
     def __init__(self, num_features: int = 64, in_channels: int = 3) -> None:
         super().__init__()
         self.num_features, self.in_channels = num_features, in_channels
-        widths = [num_features, num_features, 2 * num_features, 2 * num_features,
-                  4 * num_features, 4 * num_features, 8 * num_features, 8 * num_features]
+        widths = [
+            num_features,
+            num_features,
+            2 * num_features,
+            2 * num_features,
+            4 * num_features,
+            4 * num_features,
+            8 * num_features,
+            8 * num_features,
+        ]
         layers: list[nn.Module] = []
         prev = in_channels
         for i, width in enumerate(widths):
@@ -41,5 +49,8 @@ class Discriminator(nn.Module):
         return self.classifier(self.pool(self.features(x))).squeeze(1)
 
     def spec(self) -> dict:
-        return {"arch": "Discriminator", "num_features": self.num_features,
-                "in_channels": self.in_channels}
+        return {
+            "arch": "Discriminator",
+            "num_features": self.num_features,
+            "in_channels": self.in_channels,
+        }

@@ -1,0 +1,312 @@
+"""The ``srdistill`` command line. Thin: it parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from srdistill.errors import SrdistillError
+
+log = logging.getLogger("srdistill")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from srdistill.demo import run_demo
+
+    table = run_demo(args.data, Path(args.out), args.steps, args.seed)
+    print(table)
+    print(f"figure and tables written to {args.out}/")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from srdistill.config import load_config
+    from srdistill.engine.trainer import load_run_config, train
+
+    source = Path(args.config)
+    if source.is_dir():
+        if not args.resume:
+            raise SrdistillError(f"{source} is a run folder; add --resume to continue it")
+        cfg = load_run_config(source)
+        if args.override or args.preset:
+            from srdistill.config import deep_merge as merge
+            from srdistill.config import config_from_dict, parse_override
+
+            raw = cfg.to_dict()
+            for text in args.override:
+                raw = merge(raw, parse_override(text))
+            cfg = config_from_dict(raw)
+        cfg.output_dir, cfg.name = str(source.parent), source.name
+    else:
+        cfg = load_config(source, args.preset, args.override)
+    result = train(cfg, resume=args.resume, overwrite=args.overwrite)
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items() if k != "lr")
+    print(f"finished {result.run_dir} at step {result.step}: {summary}")
+    return 0
+
+
+def _parse_sets(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from srdistill.deploy.loading import load_sr_model
+    from srdistill.engine.distributed import resolve_device
+    from srdistill.eval import bicubic_upscaler, evaluate, results_table, write_results
+
+    device = resolve_device(args.device)
+    metrics = _parse_sets(args.metrics)
+    sets = _parse_sets(args.sets)
+    models = []
+    if args.model == "bicubic":
+        scale = args.scale or 4
+        models.append(("bicubic", bicubic_upscaler(scale)))
+    else:
+        if not args.checkpoint:
+            raise SrdistillError(
+                "give a CHECKPOINT (run folder or .safetensors) or --model bicubic"
+            )
+        probe = load_sr_model(args.checkpoint, member=args.member, scale=args.scale)
+        scale = probe.scale
+        if args.exit == "all":
+            exits = getattr(probe.full, "exit_blocks", [None])
+        else:
+            exits = [int(args.exit) if args.exit else None]
+        for k in exits:
+            loaded = load_sr_model(
+                args.checkpoint, exit_block=k, member=args.member, scale=scale, device=device
+            )
+            models.append((loaded.label, loaded.network))
+    if args.with_bicubic and args.model != "bicubic":
+        models.insert(0, ("bicubic", bicubic_upscaler(scale)))
+    results = []
+    with torch.inference_mode():
+        for name, fn in models:
+            save = Path(args.out) / "images" / name.replace(" ", "_") if args.save_images else None
+            results.append(
+                evaluate(
+                    fn,
+                    sets,
+                    scale,
+                    model_name=name,
+                    metrics=metrics,
+                    device=device,
+                    save_dir=save,
+                    max_images=args.max_images,
+                    progress=True,
+                )
+            )
+    print(f"x{scale}, Y channel, {scale}-pixel border cropped")
+    print(results_table(results, metrics))
+    paths = write_results(results, Path(args.out))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    import torch
+
+    from srdistill.deploy.loading import load_sr_model
+    from srdistill.engine.checkpoint import save_module
+    from srdistill.models import MultiExitSRResNet
+
+    loaded = load_sr_model(args.checkpoint, exit_block=args.exit)
+    if not isinstance(loaded.full, MultiExitSRResNet):
+        raise SrdistillError(f"{loaded.source} is not a multi-exit model; nothing to extract")
+    light = loaded.network
+    out = Path(args.output)
+    save_module(light, out, {"extracted_from": str(loaded.source), "exit": args.exit})
+    x = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        diff = (light(x) - loaded.full.forward_exit(x, args.exit)).abs().max().item()
+    params = sum(p.numel() for p in light.parameters())
+    full_params = sum(p.numel() for p in loaded.full.parameters())
+    print(
+        f"wrote {out}: SRResNet-{args.exit} x{loaded.scale}, {params:,} parameters "
+        f"({full_params / params:.1f}x fewer than the whole model); "
+        f"max |difference| to the exit inside the model: {diff:.2e}"
+    )
+    return 0
+
+
+def _cmd_upscale(args: argparse.Namespace) -> int:
+    from srdistill.deploy.loading import load_sr_model
+    from srdistill.deploy.upscale import upscale_file
+    from srdistill.engine.distributed import resolve_device
+
+    device = resolve_device(args.device)
+    loaded = load_sr_model(args.checkpoint, exit_block=args.exit, member=args.member, device=device)
+    out_dir = Path(args.output)
+    failures = 0
+    for image in args.images:
+        try:
+            out = upscale_file(
+                loaded.network,
+                Path(image),
+                out_dir,
+                loaded.scale,
+                device=device,
+                tile=args.tile,
+                tile_overlap=args.tile_overlap,
+            )
+            print(f"{image} -> {out}")
+        except SrdistillError as exc:
+            failures += 1
+            print(f"srdistill: error: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from srdistill.data import catalog
+
+    if args.action == "list":
+        print("| name | role | images | where | description |")
+        print("| --- | --- | --- | --- | --- |")
+        for entry in catalog.CATALOG.values():
+            try:
+                where = str(catalog.find_dataset(entry.name))
+            except SrdistillError:
+                where = "not present"
+            print(
+                f"| {entry.name} | {entry.role} | {entry.count} | {where} | {entry.description} |"
+            )
+        return 0
+    if not args.name:
+        raise SrdistillError(f"`srdistill data {args.action}` needs a dataset NAME")
+    if args.action == "verify":
+        report = catalog.verify(args.name)
+        if report.folder is None:
+            print(f"{report.name}: not present (run `srdistill data download {report.name}`)")
+            return 1
+        state = "ok" if report.ok else "INCOMPLETE"
+        print(f"{report.name}: {state}, {report.count}/{report.expected} images in {report.folder}")
+        for name in report.unreadable:
+            print(f"  unreadable: {name}")
+        return 0 if report.ok else 1
+    root = Path(args.root) if args.root else None
+    if args.source:
+        folder = catalog.import_dataset(args.name, Path(args.source), root)
+    else:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="B", unit_scale=True, desc=args.name)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total or None
+            bar.n = done
+            bar.refresh()
+
+        try:
+            folder = catalog.download(args.name, root, url=args.url, progress=progress)
+        finally:
+            bar.close()
+    print(f"{args.name}: installed in {folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="srdistill",
+        description="Knowledge distillation for image super-resolution.",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser(
+        "demo", help="train and compare a self-distilled exit with the same model alone"
+    )
+    d.add_argument(
+        "--data",
+        choices=["builtin", "local"],
+        default="builtin",
+        help="builtin: scikit-image photos; local: T91+BSD200 -> Set5/Set14",
+    )
+    d.add_argument("--out", default="demo_out", help="output folder")
+    d.add_argument("--steps", type=int, default=600, help="training steps per model")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=_cmd_demo)
+
+    t = sub.add_parser("train", help="train from a YAML config (or --resume a run folder)")
+    t.add_argument("config", help="config YAML, or a run folder with --resume")
+    t.add_argument(
+        "-o",
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. -o train.steps=1000 (repeatable)",
+    )
+    t.add_argument("--preset", help="a preset from the config's presets (e.g. quick, paper)")
+    t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("eval", help="PSNR/SSIM of a model, exit or bicubic on test sets")
+    e.add_argument("checkpoint", nargs="?", help="run folder, checkpoint folder or .safetensors")
+    e.add_argument("--model", choices=["bicubic"], help="evaluate bicubic instead of a checkpoint")
+    e.add_argument(
+        "--sets",
+        default="Set5,Set14,BSD100,Urban100",
+        help="comma-separated set names or folders of HR images",
+    )
+    e.add_argument("--scale", type=int, help="upscaling factor (checked against the checkpoint)")
+    e.add_argument("--exit", help="exit block to evaluate, or 'all' (default: the center)")
+    e.add_argument("--member", type=int, help="cohort member to evaluate")
+    e.add_argument("--metrics", default="psnr,ssim", help="comma-separated metrics")
+    e.add_argument("--with-bicubic", action="store_true", help="add a bicubic row")
+    e.add_argument("--max-images", type=int, help="only the first N images of each set")
+    e.add_argument("--save-images", action="store_true", help="write SR images too")
+    e.add_argument("--out", default="eval_results", help="folder for CSV/JSON results")
+    e.add_argument("--device", default="auto")
+    e.set_defaults(func=_cmd_eval)
+
+    x = sub.add_parser("extract", help="cut an exit out as a standalone SRResNet")
+    x.add_argument("checkpoint")
+    x.add_argument("--exit", type=int, required=True)
+    x.add_argument("-o", "--output", required=True, help="output .safetensors file")
+    x.set_defaults(func=_cmd_extract)
+
+    u = sub.add_parser("upscale", help="super-resolve image files")
+    u.add_argument("checkpoint")
+    u.add_argument("images", nargs="+")
+    u.add_argument("-o", "--output", required=True, help="output folder")
+    u.add_argument("--exit", type=int, help="exit block to use (default: the center)")
+    u.add_argument("--member", type=int, help="cohort member to use")
+    u.add_argument("--tile", type=int, help="LR tile size for large images")
+    u.add_argument("--tile-overlap", type=int, default=16, help="LR pixels of context per tile")
+    u.add_argument("--device", default="auto")
+    u.set_defaults(func=_cmd_upscale)
+
+    g = sub.add_parser("data", help="list, download, import or verify datasets")
+    g.add_argument("action", choices=["list", "download", "verify"])
+    g.add_argument("name", nargs="?")
+    g.add_argument("--from", dest="source", help="import an already-downloaded archive or folder")
+    g.add_argument("--root", help="data root to install into (default: $SRDISTILL_DATA or cache)")
+    g.add_argument("--url", help="download from this mirror instead (checksum still verified)")
+    g.set_defaults(func=_cmd_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(message)s" if args.verbose else "%(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.func(args)
+    except SrdistillError as exc:
+        print(f"srdistill: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("srdistill: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Turn whatever a user points at (run folder, checkpoint folder, .safetensors file) into
+a ready-to-run SR network, choosing an exit or a cohort member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from srdistill.engine.checkpoint import CheckpointManager, load_module
+from srdistill.errors import CheckpointError
+from srdistill.models import MultiExitSRResNet, SRResNet
+
+
+@dataclass
+class LoadedModel:
+    network: nn.Module  # maps an LR batch to SR
+    label: str  # e.g. "exit8 of MultiExitSRResNet-32"
+    scale: int
+    source: Path
+    full: nn.Module  # the whole stored network (e.g. the multi-exit model)
+
+
+def find_weights(path: str | Path, member: int | None = None) -> Path:
+    """The generator weights file inside a run folder / checkpoint folder, or the file."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if (path / "checkpoints").is_dir():
+        latest = CheckpointManager(path).latest()
+        if latest is None:
+            raise CheckpointError(f"run folder {path} has no complete checkpoint yet")
+        path = latest
+    name = "model.safetensors" if member is None else f"generator_{member}.safetensors"
+    if (
+        member is None
+        and not (path / name).is_file()
+        and (path / "generator_0.safetensors").is_file()
+    ):
+        raise CheckpointError(f"{path} holds a cohort; choose a member with --member 0..K-1")
+    if not (path / name).is_file():
+        members = sorted(p.stem for p in path.glob("generator_*.safetensors"))
+        hint = f" (members: {', '.join(members)})" if members else ""
+        raise CheckpointError(f"no {name} in {path}{hint}")
+    return path / name
+
+
+def load_sr_model(
+    path: str | Path,
+    *,
+    exit_block: int | None = None,
+    member: int | None = None,
+    scale: int | None = None,
+    device: str | torch.device = "cpu",
+) -> LoadedModel:
+    weights = find_weights(path, member)
+    full = load_module(weights, device)
+    if not isinstance(full, (SRResNet, MultiExitSRResNet)):
+        raise CheckpointError(f"{weights} holds a {type(full).__name__}, not an SR generator")
+    if scale is not None and full.scale != scale:
+        raise CheckpointError(
+            f"{weights} is a x{full.scale} model but x{scale} was asked; "
+            f"pass --scale {full.scale} or use a x{scale} checkpoint"
+        )
+    name = f"{type(full).__name__}-{full.num_blocks}"
+    if isinstance(full, MultiExitSRResNet):
+        k = exit_block if exit_block is not None else full.num_blocks
+        if k not in full.exit_blocks:
+            raise CheckpointError(f"{weights} has no exit {k}; its exits are {full.exit_blocks}")
+        net = full.extract_exit(k)  # a plain SRResNet-k: the same output, only k blocks
+        label = f"exit{k} of {name}"
+    else:
+        if exit_block is not None and exit_block != full.num_blocks:
+            raise CheckpointError(f"{weights} is a plain {name} with no exit {exit_block}")
+        net, label = full, name
+    if member is not None:
+        label = f"member {member}: {label}"
+    return LoadedModel(net.eval(), label, full.scale, weights, full)

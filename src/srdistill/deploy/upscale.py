@@ -1,0 +1,64 @@
+"""Super-resolve real image files, keeping grayscale, alpha and 16-bit where they apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from srdistill.data.io import read_image, write_image
+from srdistill.ops.imresize import imresize
+from srdistill.ops.tiling import tiled_forward
+
+
+@torch.no_grad()
+def upscale_tensor(
+    network: torch.nn.Module,
+    img: torch.Tensor,
+    scale: int,
+    *,
+    device: torch.device | str = "cpu",
+    tile: int | None = None,
+    tile_overlap: int = 16,
+) -> torch.Tensor:
+    """CHW image with 1, 3 or 4 channels in [0, 1] -> SR image with the same channels.
+
+    Grey images go through the network as RGB and come back grey; alpha is upscaled
+    with MATLAB bicubic (it is not image content the network was trained on).
+    """
+    channels = img.shape[0]
+    rgb = img[:3] if channels >= 3 else img.expand(3, -1, -1)
+    lr = rgb[None].to(device)
+    if tile:
+        sr = tiled_forward(network, lr, scale, tile, tile_overlap)
+    else:
+        sr = network(lr)
+    sr = sr.float().clamp(0, 1)[0].cpu()
+    if channels == 1:
+        return sr
+    if channels == 4:
+        alpha = imresize(img[3:4], float(scale)).clamp(0, 1)
+        return torch.cat([sr, alpha], dim=0)
+    return sr
+
+
+def upscale_file(
+    network: torch.nn.Module,
+    path: Path,
+    out_dir: Path,
+    scale: int,
+    *,
+    device: torch.device | str = "cpu",
+    tile: int | None = None,
+    tile_overlap: int = 16,
+) -> Path:
+    img, info = read_image(path)
+    sr = upscale_tensor(network, img, scale, device=device, tile=tile, tile_overlap=tile_overlap)
+    suffix = (
+        path.suffix.lower() if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp") else ".png"
+    )
+    if info.bit_depth == 16 or info.mode == "RGBA":
+        suffix = ".png"  # only PNG keeps 16-bit samples and alpha
+    out = out_dir / f"{path.stem}_x{scale}{suffix}"
+    write_image(out, sr, info)
+    return out

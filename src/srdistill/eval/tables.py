@@ -1,0 +1,62 @@
+"""Tables: Markdown for reading, CSV and JSON for machines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from srdistill.data.io import atomic_write_bytes
+from srdistill.eval.evaluate import EvalResult
+
+FORMATS = {"psnr": "{:.3f}", "ssim": "{:.4f}", "niqe": "{:.3f}", "ma": "{:.3f}", "pi": "{:.3f}"}
+
+
+def fmt(metric: str, value: float | None) -> str:
+    if value is None or value != value:  # NaN: unavailable
+        return "n/a"
+    return FORMATS.get(metric, "{:.4f}").format(value)
+
+
+def results_table(results: Sequence[EvalResult], metrics: Sequence[str]) -> str:
+    """Markdown: one row per set, one column per model, cells 'psnr / ssim'."""
+    sets: list[str] = []
+    for r in results:
+        for s in r.summary():
+            if s not in sets:
+                sets.append(s)
+    header = "| set | " + " | ".join(r.model for r in results) + " |"
+    lines = [
+        f"{' / '.join(m.upper() for m in metrics)}",
+        "",
+        header,
+        "| --- |" + " --- |" * len(results),
+    ]
+    for s in sets:
+        cells = []
+        for r in results:
+            summary = r.summary().get(s)
+            cells.append(" / ".join(fmt(m, summary.get(m)) for m in metrics) if summary else "-")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: Sequence[EvalResult], out_dir: Path, stem: str = "eval") -> list[Path]:
+    """Per-image CSV, per-set means JSON; returns the written paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [row for r in results for row in r.rows]
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    csv_path = out_dir / f"{stem}_per_image.csv"
+    atomic_write_bytes(csv_path, buf.getvalue().encode())
+    summary = {r.model: {"sets": r.summary(), "missing_sets": r.missing} for r in results}
+    json_path = out_dir / f"{stem}_summary.json"
+    atomic_write_bytes(json_path, (json.dumps(summary, indent=2) + "\n").encode())
+    return [csv_path, json_path]

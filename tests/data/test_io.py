@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srdistill.data.io import ImageInfo, list_images, read_image, read_rgb_uint8, write_image
+from srdistill.errors import DataError
+
+
+def test_rgb_png_round_trip(tmp_path):
+    arr = (np.random.default_rng(0).random((9, 11, 3)) * 255).astype(np.uint8)
+    Image.fromarray(arr).save(tmp_path / "a.png")
+    img, info = read_image(tmp_path / "a.png")
+    assert info == ImageInfo("RGB", 8) and img.shape == (3, 9, 11)
+    write_image(tmp_path / "b.png", img, info)
+    assert (np.asarray(Image.open(tmp_path / "b.png")) == arr).all()
+
+
+def test_grayscale_is_kept_and_replicated_for_training(tmp_path):
+    arr = (np.arange(64, dtype=np.uint8) * 3).reshape(8, 8)
+    Image.fromarray(arr, "L").save(tmp_path / "g.png")
+    img, info = read_image(tmp_path / "g.png")
+    assert info.mode == "L" and img.shape == (1, 8, 8)
+    rgb = read_rgb_uint8(tmp_path / "g.png")
+    assert rgb.shape == (8, 8, 3) and (rgb[..., 1] == arr).all()
+    write_image(tmp_path / "g2.png", img.expand(3, -1, -1), info)
+    assert Image.open(tmp_path / "g2.png").mode == "L"
+    assert (np.asarray(Image.open(tmp_path / "g2.png")) == arr).all()
+
+
+def test_rgba_keeps_alpha(tmp_path):
+    arr = np.zeros((6, 5, 4), dtype=np.uint8)
+    arr[..., 3] = np.arange(5, dtype=np.uint8) * 50
+    Image.fromarray(arr, "RGBA").save(tmp_path / "t.png")
+    img, info = read_image(tmp_path / "t.png")
+    assert info.mode == "RGBA" and img.shape[0] == 4
+    write_image(tmp_path / "t2.png", img, info)
+    back = np.asarray(Image.open(tmp_path / "t2.png"))
+    assert back.shape == (6, 5, 4) and (back[..., 3] == arr[..., 3]).all()
+
+
+def test_16bit_grayscale_exact_and_16bit_rgb_written(tmp_path):
+    arr = (np.arange(48, dtype=np.uint16) * 1365).reshape(6, 8)
+    Image.fromarray(arr).save(tmp_path / "d.png")
+    img, info = read_image(tmp_path / "d.png")
+    assert info == ImageInfo("L", 16)
+    assert torch.allclose(img[0] * 65535, torch.from_numpy(arr.astype(np.float32)), atol=0.01)
+    write_image(tmp_path / "rgb16.png", torch.rand(3, 4, 5), ImageInfo("RGB", 16))
+    raw = (tmp_path / "rgb16.png").read_bytes()
+    assert raw[24] == 16 and raw[25] == 2  # IHDR: bit depth 16, colour type RGB
+    assert Image.open(tmp_path / "rgb16.png").size == (5, 4)
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image at all", None])
+def test_corrupt_or_truncated_image_is_one_clear_error(tmp_path, content):
+    path = tmp_path / "bad.png"
+    if content is None:  # a real PNG cut in half
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 7).save(path)
+        path.write_bytes(path.read_bytes()[:60])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match="bad.png") as err:
+        read_image(path)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_image_and_folder(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_image(tmp_path / "nope.png")
+    with pytest.raises(DataError, match="not found"):
+        list_images(tmp_path / "nowhere")
