@@ -65,10 +65,20 @@ def tiny_config(tmp_path: Path, image_dirs: dict[str, Path], **changes: object) 
         "scale": 2,
         "method": "self_distill",
         "model": {"arch": "multi_exit_srresnet", "num_blocks": 3, "exits": [1], "num_features": 8},
-        "data": {"train": [str(image_dirs["train"])], "val": str(image_dirs["test"]),
-                 "patch_size": 16},
-        "train": {"steps": 6, "batch_size": 4, "log_every": 1, "val_every": 3, "ckpt_every": 3,
-                  "progress": False, "threads": 1},
+        "data": {
+            "train": [str(image_dirs["train"])],
+            "val": str(image_dirs["test"]),
+            "patch_size": 16,
+        },
+        "train": {
+            "steps": 6,
+            "batch_size": 4,
+            "log_every": 1,
+            "val_every": 3,
+            "ckpt_every": 3,
+            "progress": False,
+            "threads": 1,
+        },
     }
     for key, value in changes.items():
         node = raw

@@ -31,8 +31,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise SrdistillError(f"{source} is a run folder; add --resume to continue it")
         cfg = load_run_config(source)
         if args.override or args.preset:
-            from srdistill.config import deep_merge as merge
             from srdistill.config import config_from_dict, parse_override
+            from srdistill.config import deep_merge as merge
 
             raw = cfg.to_dict()
             for text in args.override:
@@ -298,8 +298,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(message)s" if args.verbose else "%(message)s",
         stream=sys.stderr,
     )
+    from srdistill.engine.trainer import Interrupted
+
     try:
         return args.func(args)
+    except Interrupted as exc:
+        print(f"srdistill: {exc}", file=sys.stderr)
+        return 130
     except SrdistillError as exc:
         print(f"srdistill: error: {exc}", file=sys.stderr)
         return 2

@@ -32,8 +32,13 @@ def fake_set5(tmp_path, monkeypatch):
     digest = hashlib.md5(archive.read_bytes()).hexdigest()
     entry = catalog.CATALOG["set5"]
     source = catalog.Source(archive.as_uri(), "md5", digest, "benchmark/Set5/HR")
-    monkeypatch.setitem(catalog.CATALOG, "set5", catalog.DatasetEntry(
-        entry.name, entry.folder, entry.count, entry.role, entry.description, (source,)))
+    monkeypatch.setitem(
+        catalog.CATALOG,
+        "set5",
+        catalog.DatasetEntry(
+            entry.name, entry.folder, entry.count, entry.role, entry.description, (source,)
+        ),
+    )
     root = tmp_path / "root"
     monkeypatch.setenv("SRDISTILL_DATA", str(root))
     return archive, root
@@ -55,8 +60,13 @@ def test_checksum_mismatch_is_refused(fake_set5, monkeypatch):
     archive, root = fake_set5
     entry = catalog.CATALOG["set5"]
     bad = catalog.Source(archive.as_uri(), "md5", "0" * 32, "benchmark/Set5/HR")
-    monkeypatch.setitem(catalog.CATALOG, "set5", catalog.DatasetEntry(
-        entry.name, entry.folder, entry.count, entry.role, entry.description, (bad,)))
+    monkeypatch.setitem(
+        catalog.CATALOG,
+        "set5",
+        catalog.DatasetEntry(
+            entry.name, entry.folder, entry.count, entry.role, entry.description, (bad,)
+        ),
+    )
     with pytest.raises(DataError, match="checksum mismatch"):
         catalog.download("Set5")
     assert not (root / "benchmark" / "Set5").exists()

@@ -15,13 +15,17 @@ def test_batch_is_a_pure_function_of_seed_and_step(image_dirs):
     lr2, hr2 = TrainPatches([str(image_dirs["train"])], 2, 16, 4, seed=1).batch(5)
     assert torch.equal(lr, lr2) and torch.equal(hr, hr2)
     assert not torch.equal(data.batch(6)[1], hr)
-    assert not torch.equal(TrainPatches([str(image_dirs["train"])], 2, 16, 4, seed=2).batch(5)[1], hr)
+    assert not torch.equal(
+        TrainPatches([str(image_dirs["train"])], 2, 16, 4, seed=2).batch(5)[1], hr
+    )
 
 
 def test_ranks_split_the_global_batch(image_dirs):
     whole = TrainPatches([str(image_dirs["train"])], 2, 16, 4, seed=0).batch(3)
-    parts = [TrainPatches([str(image_dirs["train"])], 2, 16, 4, seed=0, rank=r, world_size=2).batch(3)
-             for r in range(2)]
+    parts = [
+        TrainPatches([str(image_dirs["train"])], 2, 16, 4, seed=0, rank=r, world_size=2).batch(3)
+        for r in range(2)
+    ]
     assert torch.equal(torch.cat([p[0] for p in parts]), whole[0])
     assert torch.equal(torch.cat([p[1] for p in parts]), whole[1])
 
@@ -29,15 +33,23 @@ def test_ranks_split_the_global_batch(image_dirs):
 def test_lr_patch_is_aligned_crop_of_whole_image_lr(image_dirs):
     data = TrainPatches([str(image_dirs["train"])], 2, 16, 8, seed=0, augment=False)
     lr, hr = data.batch(0)
-    img = mod_crop(torch.from_numpy(np.array(Image.open(image_dirs["train"] / "img00.png"))
-                                     ).permute(2, 0, 1).float() / 255, 2)
+    img = mod_crop(
+        torch.from_numpy(np.array(Image.open(image_dirs["train"] / "img00.png")))
+        .permute(2, 0, 1)
+        .float()
+        / 255,
+        2,
+    )
     full_lr = degrade(img[None], 2)[0]
     found = 0
     for i in range(8):  # find patches from img00 and check LR/HR alignment
         for y in range(full_lr.shape[1] - 7):
             for x in range(full_lr.shape[2] - 7):
-                if torch.equal((hr[i] * 255).round(), (img[:, 2 * y:2 * y + 16, 2 * x:2 * x + 16] * 255).round()):
-                    assert torch.allclose(lr[i], full_lr[:, y:y + 8, x:x + 8], atol=1 / 255 / 2)
+                if torch.equal(
+                    (hr[i] * 255).round(),
+                    (img[:, 2 * y : 2 * y + 16, 2 * x : 2 * x + 16] * 255).round(),
+                ):
+                    assert torch.allclose(lr[i], full_lr[:, y : y + 8, x : x + 8], atol=1 / 255 / 2)
                     found += 1
     assert found >= 1
 

@@ -57,7 +57,9 @@ def _ssim_by_windows(a: np.ndarray, b: np.ndarray) -> float:
             ma, mb = (w * pa).sum(), (w * pb).sum()
             va, vb = (w * (pa - ma) ** 2).sum(), (w * (pb - mb) ** 2).sum()
             cov = (w * (pa - ma) * (pb - mb)).sum()
-            vals.append(((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2)))
+            vals.append(
+                ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2))
+            )
     return float(np.mean(vals))
 
 

@@ -4,7 +4,9 @@ from srdistill.ops import rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 
 
 def test_y_of_black_white_and_primaries_matches_bt601():
-    x = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0]])
+    x = torch.tensor(
+        [[0.0, 1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0]]
+    )
     y = rgb_to_y(x.view(3, 1, 5))[0, 0] * 255
     expected = torch.tensor([16.0, 235.0, 16 + 65.481, 16 + 128.553, 16 + 24.966])
     torch.testing.assert_close(y, expected, atol=1e-4, rtol=0)

@@ -1,0 +1,130 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from srdistill.config import config_from_dict
+from srdistill.engine.logging import read_metrics
+from srdistill.engine.trainer import train
+from srdistill.errors import ConfigError, SrdistillError
+from tests.conftest import tiny_config
+
+
+def final_weights(run_dir):
+    latest = (run_dir / "checkpoints" / "latest").read_text().strip()
+    return load_file(str(run_dir / "checkpoints" / latest / "model.safetensors"))
+
+
+def losses(run_dir):
+    return [{k: v for k, v in m.items() if k != "sec_per_step"} for m in read_metrics(run_dir)]
+
+
+def start_run(cfg_path, env_extra=None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "srdistill", "train", str(cfg_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def wait_for_checkpoint(run_dir, proc, timeout=120):
+    pointer = run_dir / "checkpoints" / "latest"
+    deadline = time.time() + timeout
+    while not pointer.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.time() < deadline, "no checkpoint appeared"
+        time.sleep(0.01)
+
+
+def test_records_run_metadata(tmp_path, image_dirs):
+    cfg = config_from_dict(tiny_config(tmp_path, image_dirs))
+    result = train(cfg)
+    run = json.loads((result.run_dir / "run.json").read_text())
+    assert run["seed"] == 3 and run["environment"]["packages"]["torch"]
+    assert "commit" in run["environment"]["git"]
+    assert yaml.safe_load((result.run_dir / "config.yaml").read_text())["seed"] == 3
+    assert json.loads((result.run_dir / "status.json").read_text())["state"] == "complete"
+    assert any("val/psnr_exit1" in m for m in read_metrics(result.run_dir))
+    assert (result.run_dir / "tb").is_dir()
+
+
+@pytest.mark.slow
+def test_kill_and_resume_is_exact(tmp_path, image_dirs):
+    raw = tiny_config(
+        tmp_path,
+        image_dirs,
+        train__steps=150,
+        train__ckpt_every=2,
+        train__val_every=50,
+        model__num_features=16,
+    )
+    reference = train(config_from_dict({**raw, "output_dir": str(tmp_path / "ref")}))
+    cfg_path = tmp_path / "cfg.yaml"
+    cfg_path.write_text(yaml.safe_dump(raw))
+    run_dir = tmp_path / "runs" / "tiny"
+    proc = start_run(cfg_path)
+    wait_for_checkpoint(run_dir, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = json.loads((run_dir / "status.json").read_text())["step"]
+    assert killed_at < 150, "the run finished before it could be killed"
+    resumed = train(config_from_dict(raw), resume=True)
+    assert resumed.step == 150
+    ref_w, got_w = final_weights(reference.run_dir), final_weights(run_dir)
+    for key in ref_w:
+        assert torch.equal(ref_w[key], got_w[key]), key
+    assert losses(run_dir) == losses(reference.run_dir)
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path, image_dirs):
+    raw = tiny_config(
+        tmp_path, image_dirs, train__steps=100000, train__ckpt_every=50, model__num_features=16
+    )
+    cfg_path = tmp_path / "cfg.yaml"
+    cfg_path.write_text(yaml.safe_dump(raw))
+    run_dir = tmp_path / "runs" / "tiny"
+    proc = start_run(cfg_path)
+    wait_for_checkpoint(run_dir, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "--resume" in err.decode()
+    status = json.loads((run_dir / "status.json").read_text())
+    latest = (run_dir / "checkpoints" / "latest").read_text().strip()
+    assert latest == f"step_{status['step']:08d}"
+
+
+def test_existing_run_folder_is_never_overwritten_silently(tmp_path, image_dirs):
+    raw = tiny_config(tmp_path, image_dirs, train__steps=2)
+    train(config_from_dict(raw))
+    with pytest.raises(SrdistillError, match="already exists"):
+        train(config_from_dict(raw))
+    changed = {**raw, "seed": 4}
+    with pytest.raises(ConfigError, match="'seed' differs"):
+        train(config_from_dict(changed), resume=True)
+    longer = tiny_config(tmp_path, image_dirs, train__steps=4)
+    assert train(config_from_dict(longer), resume=True).step == 4
+    assert train(config_from_dict(raw), overwrite=True).step == 2
+
+
+def test_plain_method_and_bf16_run(tmp_path, image_dirs):
+    raw = tiny_config(
+        tmp_path,
+        image_dirs,
+        method="plain",
+        model={"arch": "srresnet", "num_blocks": 1, "num_features": 8},
+        train__precision="bf16",
+        train__steps=3,
+    )
+    result = train(config_from_dict(raw))
+    assert result.step == 3 and "val/psnr_model" in result.metrics

@@ -1,0 +1,57 @@
+import pytest
+
+from srdistill.config import load_config, parse_override
+from srdistill.errors import ConfigError
+
+
+def write(tmp_path, text):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_preset_and_overrides_apply_in_order(tmp_path):
+    p = write(
+        tmp_path,
+        """
+method: self_distill
+model: {arch: multi_exit_srresnet, num_blocks: 32, exits: [8]}
+train: {steps: 1000, batch_size: 4}
+presets:
+  quick: {model: {num_features: 16}, train: {steps: 50, precision: bf16}}
+""",
+    )
+    cfg = load_config(p, "quick", ["train.steps=7", "optim.lr=2e-4", "model.exits=[4, 8]"])
+    assert cfg.model.num_features == 16 and cfg.train.precision == "bf16"
+    assert cfg.train.steps == 7 and cfg.optim.lr == 2e-4 and cfg.model.exits == [4, 8]
+    assert load_config(p).train.steps == 1000
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("train: {stesp: 3}", "unknown config key 'train.stesp' (did you mean 'train.steps'?)"),
+        ("modle: {}", "did you mean 'model'"),
+        ("train: {steps: many}", "'train.steps' must be int"),
+        ("train: {precision: fp8}", "must be one of fp32, bf16"),
+        ("method: self_distill", "needs model.arch: multi_exit_srresnet"),
+        ("model: {arch: multi_exit_srresnet, num_blocks: 4, exits: [4]}", "model.exits"),
+        ("scale: 5", "'scale' must be 2, 3, 4 or 8"),
+        ("[1, 2]", "must hold a mapping"),
+        ("a: [unclosed", "not valid YAML"),
+    ],
+)
+def test_bad_configs_are_one_line_errors(tmp_path, text, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_preset_and_bad_override(tmp_path):
+    p = write(tmp_path, "presets: {quick: {}}")
+    with pytest.raises(ConfigError, match="available: quick"):
+        load_config(p, "paper")
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_override("train.steps")
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "none.yaml")
