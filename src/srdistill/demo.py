@@ -20,6 +20,7 @@ from srdistill.eval import bicubic_upscaler, evaluate, results_table, side_by_si
 from srdistill.eval.evaluate import super_resolve
 
 log = logging.getLogger(__name__)
+SCALE = 4  # paper A reports x4
 
 DATA = {
     "builtin": {"train": ["builtin-train"], "test": ["builtin-test"]},
@@ -32,9 +33,9 @@ def demo_configs(data: str, out: Path, steps: int, seed: int) -> tuple[dict, dic
     common = {
         "output_dir": str(out / "runs"),
         "seed": seed,
-        "scale": 2,
+        "scale": SCALE,
         "data": {"train": DATA[data]["train"], "val": DATA[data]["test"][0], "patch_size": 64},
-        "optim": {"lr": 5e-4, "milestones": [int(steps * 0.7)], "gamma": 0.3},
+        "optim": {"lr": 1e-3, "milestones": [int(steps * 0.7)], "gamma": 0.3},
         "train": {
             "steps": steps,
             "batch_size": 16,
@@ -79,7 +80,7 @@ def run_demo(
             log.info("training %s (%s, %d steps)", cfg.name, cfg.method, cfg.train.steps)
             train(cfg, resume=resume and cfg.run_dir.exists())
         runs[cfg.name] = cfg.run_dir
-    scale = 2
+    scale = SCALE
     light = load_sr_model(runs["alone"])
     exit_model = load_sr_model(runs["self_distilled"], exit_block=2)
     center = load_sr_model(runs["self_distilled"])

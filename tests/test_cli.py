@@ -1,0 +1,185 @@
+"""The CLI end to end on tiny data: train, eval, extract, upscale, data, bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from srdistill.cli import main
+from srdistill.data.datasets import load_benchmark
+from srdistill.engine.checkpoint import load_module
+from srdistill.models import SRResNet
+from tests.conftest import tiny_config
+
+
+@pytest.fixture
+def trained_run(tmp_path_factory, image_dirs):
+    tmp = tmp_path_factory.mktemp("cli")
+    cfg = tmp / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config(tmp, image_dirs, train__steps=4)))
+    assert main(["train", str(cfg)]) == 0
+    return tmp / "runs" / "tiny", image_dirs
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("srdistill: error:"), err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    return err
+
+
+def test_help_lists_subcommands():
+    out = subprocess.run(
+        [sys.executable, "-m", "srdistill", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for cmd in ["demo", "train", "eval", "extract", "upscale", "data"]:
+        assert cmd in out
+
+
+def test_train_with_override_and_resume_run_folder(tmp_path, image_dirs, capsys):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config(tmp_path, image_dirs)))
+    assert main(["train", str(cfg), "-o", "train.steps=2"]) == 0
+    run = tmp_path / "runs" / "tiny"
+    assert json.loads((run / "status.json").read_text())["step"] == 2
+    assert main(["train", str(run), "--resume", "-o", "train.steps=4"]) == 0
+    assert json.loads((run / "status.json").read_text())["step"] == 4
+    assert main(["train", str(cfg), "-o", "train.stpes=2"]) == 2
+    assert "did you mean 'train.steps'" in one_line_error(capsys)
+
+
+def test_eval_all_exits_and_bicubic_write_csv_json(trained_run, tmp_path, capsys):
+    run, dirs = trained_run
+    out = tmp_path / "ev"
+    code = main(
+        [
+            "eval",
+            str(run),
+            "--sets",
+            str(dirs["test"]),
+            "--exit",
+            "all",
+            "--with-bicubic",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "exit1 of MultiExitSRResNet-3" in printed and "bicubic" in printed
+    summary = json.loads((out / "eval_summary.json").read_text())
+    assert set(summary) == {
+        "bicubic",
+        "exit1 of MultiExitSRResNet-3",
+        "exit3 of MultiExitSRResNet-3",
+    }
+    rows = (out / "eval_per_image.csv").read_text().splitlines()
+    assert rows[0].startswith("model,set,image,psnr,ssim") and len(rows) == 1 + 3 * 2
+
+
+def test_bicubic_row_equals_direct_computation(image_dirs, tmp_path, capsys):
+    from srdistill.metrics import psnr
+    from srdistill.ops.imresize import imresize
+
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "bicubic",
+                "--scale",
+                "2",
+                "--sets",
+                str(image_dirs["test"]),
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    images = load_benchmark(str(image_dirs["test"]), 2)
+    expected = np.mean([psnr(imresize(im.lr, 2.0), im.hr, 2).item() for im in images])
+    got = json.loads((tmp_path / "eval_summary.json").read_text())["bicubic"]["sets"]
+    assert next(iter(got.values()))["psnr"] == pytest.approx(expected)
+
+
+def test_extract_gives_standalone_srresnet_with_same_output(trained_run, tmp_path, capsys):
+    run, _ = trained_run
+    out = tmp_path / "light.safetensors"
+    assert main(["extract", str(run), "--exit", "1", "-o", str(out)]) == 0
+    assert "max |difference| to the exit inside the model: 0.00e+00" in capsys.readouterr().out
+    light = load_module(out)
+    assert type(light) is SRResNet and light.num_blocks == 1
+    full = load_module(run / "checkpoints" / "step_00000004" / "model.safetensors")
+    x = torch.rand(1, 3, 9, 9)
+    with torch.no_grad():
+        assert torch.equal(light(x), full.forward_exit(x, 1))
+
+
+def test_upscale_keeps_mode_and_reports_bad_files(trained_run, tmp_path, capsys):
+    run, _ = trained_run
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(np.full((10, 12), 90, np.uint8), "L").save(src / "grey.png")
+    Image.fromarray(np.full((10, 12, 4), 90, np.uint8), "RGBA").save(src / "alpha.png")
+    Image.fromarray(np.full((10, 12), 30000, np.uint16)).save(src / "deep.png")
+    Image.fromarray(np.full((10, 12, 3), 90, np.uint8)).save(src / "photo.jpg")
+    (src / "bad.png").write_bytes(b"\x89PNG broken")
+    out = tmp_path / "out"
+    files = [str(src / n) for n in ["grey.png", "alpha.png", "deep.png", "photo.jpg", "bad.png"]]
+    code = main(["upscale", str(run), *files, "-o", str(out), "--exit", "1", "--tile", "4"])
+    assert code == 1  # one bad file; the others are still written
+    err = capsys.readouterr().err
+    assert "bad.png" in err and "Traceback" not in err
+    assert Image.open(out / "grey_x2.png").mode == "L"
+    assert Image.open(out / "grey_x2.png").size == (24, 20)
+    assert Image.open(out / "alpha_x2.png").mode == "RGBA"
+    assert (out / "deep_x2.png").read_bytes()[24] == 16
+    assert Image.open(out / "photo_x2.jpg").size == (24, 20)
+
+
+def test_bad_checkpoints_are_one_line_errors(trained_run, tmp_path, capsys):
+    run, dirs = trained_run
+    assert main(["eval", str(run), "--scale", "4", "--sets", str(dirs["test"])]) == 2
+    assert "is a x2 model but x4 was asked" in one_line_error(capsys)
+    assert main(["eval", str(tmp_path / "nothing"), "--sets", str(dirs["test"])]) == 2
+    assert "not found" in one_line_error(capsys)
+    assert main(["eval", str(run), "--exit", "2", "--sets", str(dirs["test"])]) == 2
+    assert "no exit 2" in one_line_error(capsys)
+    from safetensors.torch import save_file
+
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"))
+    assert main(["upscale", str(tmp_path / "other.safetensors"), "a.png", "-o", str(tmp_path)]) == 2
+    assert "not written by srdistill" in one_line_error(capsys)
+    assert main(["eval", str(run), "--sets", str(tmp_path / "no" / "such")]) == 2
+    assert "not found" in one_line_error(capsys)
+    assert main(["eval", str(run), "--sets", "Set55"]) == 2
+    assert "did you mean Set5" in one_line_error(capsys)
+
+
+def test_corrupt_training_image_stops_when_configured(tmp_path, image_dirs, capsys):
+    (image_dirs["train"] / "zz_corrupt.png").write_bytes(b"garbage")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config(tmp_path, image_dirs, data__on_bad_image="stop")))
+    assert main(["train", str(cfg)]) == 2
+    assert "zz_corrupt.png" in one_line_error(capsys)
+
+
+def test_data_list_and_verify(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SRDISTILL_DATA", str(tmp_path))
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "DIV2K_train" in out and "Urban100" in out
+    assert main(["data", "verify", "Set5"]) == 1
+    assert "not present" in capsys.readouterr().out
+
+
+def test_data_verify_shared_set5(shared_data, monkeypatch, capsys):
+    monkeypatch.setenv("SRDISTILL_DATA", str(shared_data))
+    assert main(["data", "verify", "Set5"]) == 0
+    assert "ok, 5/5" in capsys.readouterr().out
