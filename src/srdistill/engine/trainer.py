@@ -263,9 +263,20 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
         net.train()
     bar = None
     if info.is_main and cfg.train.progress:
+        import sys
+
         from tqdm import tqdm
 
-        bar = tqdm(total=total, initial=start, desc=cfg.name, unit="step", dynamic_ncols=True)
+        # In a log file (not a terminal) refresh rarely instead of flooding it.
+        every = 0.1 if sys.stderr.isatty() else 30.0
+        bar = tqdm(
+            total=total,
+            initial=start,
+            desc=cfg.name,
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=every,
+        )
     last_logs: dict[str, float] = {}
     final = None
     step = start

@@ -1,0 +1,179 @@
+"""NIQE (Mittal et al. 2013, "Making a 'Completely Blind' Image Quality Analyzer") in torch.
+
+Follows the official MATLAB release (as used by PIRM 2018 for the Perceptual Index and
+ported by BasicSR/pyiqa): the image (Y of YCbCr, rounded to 8-bit levels, as MATLAB's
+``rgb2ycbcr`` on uint8 gives) is cropped to whole 96x96 blocks; at two scales (the second
+made by MATLAB bicubic halving) local mean/contrast normalisation with the 7x7 Gaussian
+window (replicate borders) gives MSCN coefficients; per block, an AGGD fit of the
+coefficients (alpha on the grid 0.2:0.001:10, mean beta) and of the products of
+neighbours along 4 directions (alpha, mean, beta_l, beta_r) gives 18 features per scale.
+The 36-dimensional block features are fitted by a Gaussian (NaN-aware) and compared with
+the pristine model: NIQE = sqrt((mu_p - mu_d)^T pinv((S_p + S_d) / 2) (mu_p - mu_d)).
+
+Everything per image is vectorised over blocks; it runs on CPU or GPU in float64.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from srdistill.errors import CheckpointError
+from srdistill.ops.color import rgb_to_y
+from srdistill.ops.imresize import imresize
+
+PARAMS_FILE = "niqe_pris_params.npz"
+# The parameters of the original NIQE release (modelparameters.mat), as an .npz with
+# mu_pris_param (1x36), cov_pris_param (36x36), gaussian_window (7x7); BasicSR ships it as
+# basicsr/metrics/niqe_pris_params.npz.
+PARAMS_URL = (
+    "https://raw.githubusercontent.com/XPixelGroup/BasicSR/master/basicsr/metrics/"
+    "niqe_pris_params.npz"
+)
+SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
+
+
+def find_params_file(path: str | Path | None = None) -> Path:
+    """The pristine-model file: ``path``, $SRDISTILL_NIQE_PARAMS, or <data root>/weights."""
+    from srdistill.data.catalog import data_roots
+
+    candidates = [Path(path)] if path else []
+    if os.environ.get("SRDISTILL_NIQE_PARAMS"):
+        candidates.append(Path(os.environ["SRDISTILL_NIQE_PARAMS"]))
+    candidates += [root / "weights" / PARAMS_FILE for root in data_roots()]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise CheckpointError(
+        f"NIQE pristine parameters ({PARAMS_FILE}) not found; download {PARAMS_URL} into "
+        f"<data root>/weights/ or set SRDISTILL_NIQE_PARAMS"
+    )
+
+
+@lru_cache(maxsize=4)
+def load_params(path: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    with np.load(find_params_file(path)) as f:
+        mu = torch.from_numpy(np.asarray(f["mu_pris_param"], dtype=np.float64)).reshape(-1)
+        cov = torch.from_numpy(np.asarray(f["cov_pris_param"], dtype=np.float64))
+        window = torch.from_numpy(np.asarray(f["gaussian_window"], dtype=np.float64))
+    return mu, cov, window
+
+
+@lru_cache(maxsize=4)
+def _gamma_table(device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    gam = torch.from_numpy(np.arange(0.2, 10.001, 0.001))  # the reference grid, 9801 values
+    lg = torch.lgamma
+    r_gam = torch.exp(2 * lg(2 / gam) - lg(1 / gam) - lg(3 / gam))
+    return gam.to(device), r_gam.to(device)
+
+
+def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Asymmetric generalised Gaussian fit per row of ``x`` (n, m): alpha, beta_l, beta_r.
+
+    Rows with no negative (or no positive) values give NaN, as the reference does.
+    """
+    gam, r_gam = _gamma_table(str(x.device))
+    neg, pos = x < 0, x > 0
+    sq = x * x
+    left_std = torch.sqrt((sq * neg).sum(1) / neg.sum(1))
+    right_std = torch.sqrt((sq * pos).sum(1) / pos.sum(1))
+    gammahat = left_std / right_std
+    rhat = x.abs().mean(1) ** 2 / sq.mean(1)
+    rhatnorm = rhat * (gammahat**3 + 1) * (gammahat + 1) / (gammahat**2 + 1) ** 2
+    idx = torch.argmin((r_gam[None, :] - rhatnorm[:, None]) ** 2, dim=1)
+    alpha = gam[idx]
+    alpha = torch.where(torch.isnan(rhatnorm), torch.nan, alpha)
+    ratio = torch.exp(0.5 * (torch.lgamma(1 / alpha) - torch.lgamma(3 / alpha)))
+    return alpha, left_std * ratio, right_std * ratio
+
+
+def block_features(blocks: torch.Tensor) -> torch.Tensor:
+    """The 18 NIQE features of each MSCN block (n, b, b) -> (n, 18)."""
+    n = blocks.shape[0]
+    alpha, bl, br = aggd_fit(blocks.reshape(n, -1))
+    feats = [alpha, (bl + br) / 2]
+    pairs = torch.stack([blocks * torch.roll(blocks, s, dims=(1, 2)) for s in SHIFTS])
+    a, l, r = aggd_fit(pairs.reshape(4 * n, -1))
+    a, l, r = a.view(4, n), l.view(4, n), r.view(4, n)
+    mean = (r - l) * torch.exp(torch.lgamma(2 / a) - torch.lgamma(1 / a))
+    for k in range(4):
+        feats += [a[k], mean[k], l[k], r[k]]
+    return torch.stack(feats, dim=1)
+
+
+def _mscn(img: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    k = window.to(img)[None, None]
+    pad = window.shape[-1] // 2
+    x = img[None, None]
+    mu = F.conv2d(F.pad(x, (pad,) * 4, mode="replicate"), k)
+    sq = F.conv2d(F.pad(x * x, (pad,) * 4, mode="replicate"), k)
+    sigma = torch.sqrt((sq - mu * mu).abs())
+    return ((x - mu) / (sigma + 1))[0, 0]
+
+
+def _blocks(img: torch.Tensor, size: int) -> torch.Tensor:
+    h, w = img.shape
+    nh, nw = h // size, w // size
+    return (
+        img[: nh * size, : nw * size]
+        .reshape(nh, size, nw, size)
+        .permute(0, 2, 1, 3)
+        .reshape(-1, size, size)
+    )
+
+
+def niqe_of_luma(y: torch.Tensor, params: str | None = None, block_size: int = 96) -> float:
+    """NIQE of one grey/Y image (H, W) with values on the [0, 255] scale."""
+    mu_p, cov_p, window = load_params(params)
+    y = y.to(torch.float64)
+    h, w = y.shape
+    nh, nw = h // block_size, w // block_size
+    if nh == 0 or nw == 0:
+        raise ValueError(f"NIQE needs at least {block_size}x{block_size} pixels, got {w}x{h}")
+    img = y[: nh * block_size, : nw * block_size]
+    feats = []
+    for scale in (1, 2):
+        feats.append(block_features(_blocks(_mscn(img, window), block_size // scale)))
+        if scale == 1:
+            img = imresize(img[None] / 255.0, 0.5)[0] * 255.0
+    dist = torch.cat(feats, dim=1)
+    mu_d = torch.nanmean(dist, dim=0)
+    clean = dist[~torch.isnan(dist).any(dim=1)]
+    cov_d = torch.cov(clean.T)
+    diff = (mu_p.to(dist) - mu_d)[None]
+    inv = torch.linalg.pinv((cov_p.to(dist) + cov_d) / 2)
+    return float(torch.sqrt(diff @ inv @ diff.T).item())
+
+
+def niqe(
+    img: torch.Tensor,
+    crop_border: int = 0,
+    *,
+    y_channel: bool = True,
+    params: str | None = None,
+    block_size: int = 96,
+) -> float:
+    """NIQE of a float RGB (or grey) image in [0, 1], CHW; lower is better.
+
+    Default conventions are PIRM 2018's: Y channel of BT.601 YCbCr rounded to 8-bit levels,
+    ``crop_border`` pixels (the scale) removed from each side. ``y_channel=False`` scores
+    the MATLAB-style grey conversion of RGB (0.299 R + 0.587 G + 0.114 B), rounded too.
+    """
+    x = (img.detach().to(torch.float64).clamp(0, 1) * 255).round() / 255
+    if x.shape[0] == 3:
+        if y_channel:
+            luma = rgb_to_y(x)[0] * 255
+        else:
+            weights = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64, device=x.device)
+            luma = (x * weights.view(3, 1, 1)).sum(0) * 255
+    else:
+        luma = x[0] * 255
+    luma = luma.round()
+    if crop_border > 0:
+        luma = luma[crop_border:-crop_border, crop_border:-crop_border]
+    return niqe_of_luma(luma, params, block_size)
