@@ -57,6 +57,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from srdistill.deploy.loading import load_sr_model
     from srdistill.engine.distributed import resolve_device
     from srdistill.eval import bicubic_upscaler, evaluate, results_table, write_results
+    from srdistill.eval.evaluate import unavailable_metrics
 
     device = resolve_device(args.device)
     metrics = _parse_sets(args.metrics)
@@ -102,6 +103,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             )
     print(f"x{scale}, Y channel, {scale}-pixel border cropped")
     print(results_table(results, metrics))
+    for metric, reason in unavailable_metrics(metrics).items():
+        print(f"{metric}: unavailable ({reason})")
     paths = write_results(results, Path(args.out))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -256,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scale", type=int, help="upscaling factor (checked against the checkpoint)")
     e.add_argument("--exit", help="exit block to evaluate, or 'all' (default: the center)")
     e.add_argument("--member", type=int, help="cohort member to evaluate")
-    e.add_argument("--metrics", default="psnr,ssim", help="comma-separated metrics")
+    e.add_argument(
+        "--metrics", default="psnr,ssim", help="comma-separated: psnr, ssim, niqe, ma, pi"
+    )
     e.add_argument("--with-bicubic", action="store_true", help="add a bicubic row")
     e.add_argument("--max-images", type=int, help="only the first N images of each set")
     e.add_argument("--save-images", action="store_true", help="write SR images too")

@@ -304,7 +304,7 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
                     if logger:
                         logger.log(step, values)
                     if bar:
-                        bar.set_postfix(loss=f"{values['loss']:.4f}")
+                        bar.set_postfix(loss=f"{values['loss']:.4f}", refresh=False)
                 if cfg.data.val and (step % cfg.train.val_every == 0 or step == total):
                     if info.is_main:
                         val_logs = validate(method, cfg, device)

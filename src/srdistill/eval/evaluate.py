@@ -64,11 +64,36 @@ def _mean(values: list) -> float:
 MetricFn = Callable[[torch.Tensor, torch.Tensor, int], float]
 
 
+def _niqe(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
+    from srdistill.metrics.niqe import niqe
+
+    return niqe(sr, scale)
+
+
+def _ma(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
+    from srdistill.metrics.perceptual import MetricUnavailable, ma_score
+
+    try:
+        return ma_score(sr, scale)
+    except MetricUnavailable:
+        return float("nan")
+
+
 def _standard_metrics() -> dict[str, MetricFn]:
     return {
         "psnr": lambda sr, hr, s: psnr(sr, hr, s).item(),
         "ssim": lambda sr, hr, s: ssim(sr, hr, s).item(),
+        "niqe": _niqe,
+        "ma": _ma,
     }
+
+
+def unavailable_metrics(metrics: Sequence[str]) -> dict[str, str]:
+    """Metrics among ``metrics`` that cannot be computed here, with the reason."""
+    from srdistill.metrics.perceptual import ma_unavailable_reason
+
+    # ma_score always raises in this version (see metrics/perceptual.py), and PI needs Ma.
+    return {m: ma_unavailable_reason() for m in metrics if m in ("ma", "pi")}
 
 
 def evaluate(
@@ -87,9 +112,10 @@ def evaluate(
 ) -> EvalResult:
     """Score ``fn`` on each set. With ``skip_missing`` an absent set is noted, not fatal."""
     available = {**_standard_metrics(), **(extra_metrics or {})}
-    unknown = [m for m in metrics if m not in available]
+    unknown = [m for m in metrics if m not in available and m != "pi"]
     if unknown:
-        raise DataError(f"unknown metric '{unknown[0]}'; available: {', '.join(available)}")
+        names = ", ".join([*available, "pi"])
+        raise DataError(f"unknown metric '{unknown[0]}'; available: {names}")
     result = EvalResult(model_name)
     for set_name in sets:
         try:
@@ -109,7 +135,16 @@ def evaluate(
             sr = super_resolve(fn, im.lr, device)
             row = {"model": model_name, "set": Path(set_name).name, "image": im.name}
             for m in metrics:
-                row[m] = available[m](sr, im.hr, scale)
+                if m != "pi":
+                    row[m] = available[m](sr, im.hr, scale)
+            if "pi" in metrics:
+                from srdistill.metrics.perceptual import perceptual_index
+
+                parts = {
+                    m: row[m] if m in row else available[m](sr, im.hr, scale)
+                    for m in ("niqe", "ma")
+                }
+                row["pi"] = perceptual_index(parts["niqe"], parts["ma"])
             result.rows.append(row)
             if save_dir is not None:
                 write_image(save_dir / Path(set_name).name / f"{im.name}.png", sr)

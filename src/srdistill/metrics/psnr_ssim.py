@@ -55,11 +55,19 @@ def psnr(
     return value[0] if sr.dim() == 3 else value
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def _gaussian_taps(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return torch.outer(g, g)
+    return g / g.sum()
+
+
+def _gaussian_filter_valid(x: torch.Tensor) -> torch.Tensor:
+    """'valid' 11x11 Gaussian filtering as two 1-D passes (the window is separable)."""
+    channels = x.shape[1]
+    g = _gaussian_taps().to(x.device)
+    rows = g.view(1, 1, -1, 1).expand(channels, 1, -1, 1).contiguous()
+    cols = g.view(1, 1, 1, -1).expand(channels, 1, 1, -1).contiguous()
+    return F.conv2d(F.conv2d(x, rows, groups=channels), cols, groups=channels)
 
 
 def ssim(
@@ -74,12 +82,7 @@ def ssim(
     _check_pair(sr, hr)
     a = to_metric_space(sr, crop_border, y_channel)
     b = to_metric_space(hr, crop_border, y_channel)
-    channels = a.shape[1]
-    window = _gaussian_window().to(a.device).expand(channels, 1, 11, 11).contiguous()
-
-    def filt(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, window, groups=channels)
-
+    filt = _gaussian_filter_valid
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     mu_a, mu_b = filt(a), filt(b)
     var_a = filt(a * a) - mu_a**2
