@@ -61,7 +61,8 @@ def main() -> None:
         "Commands (the script runs the equivalent of these):",
         "```",
         *[
-            f"srdistill train configs/self_distill/{name}.yaml --preset quick -o output_dir={args.runs}"
+            f"srdistill train configs/self_distill/{name}.yaml --preset quick "
+            f"-o output_dir={args.runs}"
             for name in ("srresnet8_alone", "srresnet32_exit8")
         ],
         f"srdistill eval {args.runs}/srresnet32_exit8 --exit all --with-bicubic",
