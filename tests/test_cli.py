@@ -183,3 +183,115 @@ def test_data_verify_shared_set5(shared_data, monkeypatch, capsys):
     monkeypatch.setenv("SRDISTILL_DATA", str(shared_data))
     assert main(["data", "verify", "Set5"]) == 0
     assert "ok, 5/5" in capsys.readouterr().out
+
+
+def test_eval_niqe_and_unavailable_pi(shared_data, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("SRDISTILL_DATA", str(shared_data))
+    code = main(
+        [
+            "eval",
+            "--model",
+            "bicubic",
+            "--scale",
+            "4",
+            "--sets",
+            "Set5",
+            "--max-images",
+            "1",
+            "--metrics",
+            "psnr,niqe,ma,pi",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "n/a" in out and "pi: unavailable" in out and "SRDISTILL_MA_MODEL" in out
+    summary = json.loads((tmp_path / "eval_summary.json").read_text())["bicubic"]["sets"]["Set5"]
+    assert 3 < summary["niqe"] < 12
+    assert summary["pi"] != summary["pi"]  # NaN: never estimated
+
+
+def test_eval_cohort_member(tmp_path, image_dirs, capsys):
+    from tests.methods.test_mutual_gan import cohort_config
+
+    cfg = tmp_path / "cohort.yaml"
+    cfg.write_text(yaml.safe_dump(cohort_config(tmp_path, image_dirs)))
+    assert main(["train", str(cfg)]) == 0
+    run = tmp_path / "runs" / "tiny"
+    assert main(["eval", str(run), "--sets", str(image_dirs["test"])]) == 2
+    assert "--member" in one_line_error(capsys)
+    assert (
+        main(
+            [
+                "eval",
+                str(run),
+                "--member",
+                "1",
+                "--sets",
+                str(image_dirs["test"]),
+                "--out",
+                str(tmp_path / "ev"),
+            ]
+        )
+        == 0
+    )
+    assert "member 1: SRResNet-1" in capsys.readouterr().out
+    assert main(["eval", str(run), "--member", "5", "--sets", str(image_dirs["test"])]) == 2
+    assert "generator_0, generator_1" in one_line_error(capsys)
+
+
+def test_data_download_from_local_archive(tmp_path, monkeypatch, capsys):
+    import io
+    import zipfile
+
+    archive = tmp_path / "t91.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(3):
+            buf = io.BytesIO()
+            Image.fromarray(np.full((8, 8, 3), i * 40, np.uint8)).save(buf, format="PNG")
+            zf.writestr(f"T91/t{i}.png", buf.getvalue())
+    monkeypatch.setenv("SRDISTILL_DATA", str(tmp_path / "root"))
+    assert main(["data", "download", "T91", "--from", str(archive)]) == 0
+    assert sorted(p.name for p in (tmp_path / "root" / "train" / "T91").iterdir()) == [
+        "t0.png",
+        "t1.png",
+        "t2.png",
+    ]
+    assert main(["data", "download", "T91"]) == 2
+    assert "--from" in one_line_error(capsys)
+
+
+def test_profile_table_for_all_exits(trained_run, tmp_path, capsys):
+    run, _ = trained_run
+    out = tmp_path / "profile.md"
+    assert (
+        main(["profile", str(run), "--input-size", "24x16", "--repeats", "2", "--out", str(out)])
+        == 0
+    )
+    table = out.read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| exit")]
+    assert len(rows) == 2 and "exit1 of" in rows[0] and "exit3 of" in rows[1]
+    # The center row compares with itself; exit 1 has fewer params and FLOPs.
+    assert rows[1].split("|")[7].strip() == "1.00x"
+    assert float(rows[0].split("|")[7].strip().rstrip("x")) > 1.0
+    assert main(["profile", str(run), "--input-size", "big"]) == 2
+    assert "128x128" in one_line_error(capsys)
+
+
+def test_export_onnx_matches_pytorch(trained_run, tmp_path, capsys):
+    import onnxruntime as ort
+
+    run, _ = trained_run
+    out = tmp_path / "exit1.onnx"
+    assert main(["export", str(run), "--exit", "1", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    diff = float(printed.rsplit("|", 1)[1].strip())
+    assert diff < 1e-4
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    lr = np.random.default_rng(0).random((1, 3, 11, 29), dtype=np.float32)
+    got = session.run(None, {"lr": lr})[0]
+    full = load_module(run / "checkpoints" / "step_00000004" / "model.safetensors")
+    with torch.no_grad():
+        expected = full.forward_exit(torch.from_numpy(lr), 1).numpy()
+    assert got.shape == (1, 3, 22, 58) and np.abs(got - expected).max() < 1e-4

@@ -163,6 +163,52 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SrdistillError(f"--input-size must look like 128x128 (WxH), got '{text}'") from None
+    return h, w
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from srdistill.deploy.loading import load_sr_model
+    from srdistill.deploy.profile import profile_network, profile_table
+    from srdistill.engine.distributed import resolve_device
+
+    device = resolve_device(args.device)
+    size = _parse_size(args.input_size)
+    center = load_sr_model(args.checkpoint, member=args.member)
+    exits = getattr(center.full, "exit_blocks", [None])
+    if args.exit is not None:
+        exits = sorted({args.exit, exits[-1]} - {None}) or [None]
+    profiles = []
+    for k in exits:
+        loaded = load_sr_model(args.checkpoint, exit_block=k, member=args.member)
+        profiles.append(profile_network(loaded.network, loaded.label, size, device, args.repeats))
+    table = f"Device: {device}\n" + profile_table(profiles, profiles[-1], size)
+    print(table)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from srdistill.deploy.export import export_onnx, verify_onnx
+    from srdistill.deploy.loading import load_sr_model
+
+    loaded = load_sr_model(args.checkpoint, exit_block=args.exit, member=args.member)
+    out = Path(args.output)
+    export_onnx(loaded.network, out)
+    diff = verify_onnx(loaded.network, out)
+    print(
+        f"wrote {out} ({loaded.label}, x{loaded.scale}, dynamic batch/height/width); "
+        f"onnxruntime vs PyTorch max |difference| {diff:.2e}"
+    )
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from srdistill.data import catalog
 
@@ -196,17 +242,20 @@ def _cmd_data(args: argparse.Namespace) -> int:
     else:
         from tqdm import tqdm
 
-        bar = tqdm(unit="B", unit_scale=True, desc=args.name)
+        bars: list = []  # made on the first bytes, so an early error prints only itself
 
         def progress(done: int, total: int) -> None:
-            bar.total = total or None
-            bar.n = done
-            bar.refresh()
+            if not bars:
+                bars.append(tqdm(unit="B", unit_scale=True, desc=args.name))
+            bars[0].total = total or None
+            bars[0].n = done
+            bars[0].refresh()
 
         try:
             folder = catalog.download(args.name, root, url=args.url, progress=progress)
         finally:
-            bar.close()
+            for bar in bars:
+                bar.close()
     print(f"{args.name}: installed in {folder}")
     return 0
 
@@ -285,6 +334,24 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--tile-overlap", type=int, default=16, help="LR pixels of context per tile")
     u.add_argument("--device", default="auto")
     u.set_defaults(func=_cmd_upscale)
+
+    pr = sub.add_parser("profile", help="parameters, FLOPs, memory and latency per exit")
+    pr.add_argument("checkpoint")
+    pr.add_argument("--exit", type=int, help="one exit (with the center for the ratios)")
+    pr.add_argument("--member", type=int, help="cohort member")
+    pr.add_argument("--input-size", default="128x128", help="LR input WxH (default 128x128)")
+    pr.add_argument("--repeats", type=int, default=10, help="timed forward passes")
+    pr.add_argument("--device", default="auto")
+    pr.add_argument("--out", help="also write the table to this Markdown file")
+    pr.set_defaults(func=_cmd_profile)
+
+    ex = sub.add_parser("export", help="export a model or exit to ONNX (verified)")
+    ex.add_argument("checkpoint")
+    ex.add_argument("--exit", type=int)
+    ex.add_argument("--member", type=int)
+    ex.add_argument("--format", choices=["onnx"], default="onnx")
+    ex.add_argument("-o", "--output", required=True)
+    ex.set_defaults(func=_cmd_export)
 
     g = sub.add_parser("data", help="list, download, import or verify datasets")
     g.add_argument("action", choices=["list", "download", "verify"])
