@@ -57,11 +57,17 @@ def init_distributed(device_preference: str) -> tuple[DistInfo, torch.device]:
 
 
 def prepare_module(module: nn.Module, device: torch.device, info: DistInfo) -> nn.Module:
-    """Move to device; under DDP convert BatchNorm to SyncBatchNorm and wrap in DDP."""
+    """Move to device and, under DDP, wrap it; on GPU BatchNorm becomes SyncBatchNorm.
+
+    PyTorch's SyncBatchNorm runs only on GPUs; on CPU (gloo) each rank normalises with the
+    statistics of its own share of the batch, so losses match a single-process run only
+    approximately there (see docs/distributed.md).
+    """
     module = module.to(device)
     if not info.enabled:
         return module
-    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()):
+    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+    if has_bn and device.type == "cuda":
         module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
     from torch.nn.parallel import DistributedDataParallel as DDP
 

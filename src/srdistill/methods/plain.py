@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 
 from srdistill.config import RunConfig
+from srdistill.engine.checkpoint import unwrap
 from srdistill.losses import pixel_loss
 from srdistill.methods.base import Method, TrainingContext
 from srdistill.models import SRResNet
@@ -28,4 +29,4 @@ class PlainMethod(Method):
         return {"loss": loss.detach()}
 
     def eval_networks(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-        return {"model": self.model}
+        return {"model": unwrap(self.model)}
