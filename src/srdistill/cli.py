@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="builtin: scikit-image photos; local: T91+BSD200 -> Set5/Set14",
     )
     d.add_argument("--out", default="demo_out", help="output folder")
-    d.add_argument("--steps", type=int, default=600, help="training steps per model")
+    d.add_argument("--steps", type=int, default=800, help="training steps per model")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_cmd_demo)
 

@@ -62,7 +62,7 @@ def demo_configs(data: str, out: Path, steps: int, seed: int) -> tuple[dict, dic
 def run_demo(
     data: str = "builtin",
     out: Path = Path("demo_out"),
-    steps: int = 600,
+    steps: int = 800,
     seed: int = 0,
     resume: bool = True,
 ) -> str:

@@ -69,3 +69,15 @@ def test_missing_image_and_folder(tmp_path):
         read_image(tmp_path / "nope.png")
     with pytest.raises(DataError, match="not found"):
         list_images(tmp_path / "nowhere")
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_image(tmp_path / "p.png", torch.rand(3, 4, 4))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "p.png").stat().st_mode) == 0o644
