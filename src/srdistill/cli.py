@@ -209,6 +209,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from srdistill.reproduce import reproduce
+
+    sets = _parse_sets(args.sets) if args.sets else None
+    path = reproduce(args.table, args.preset, args.seeds, Path(args.out), sets, args.override)
+    print(path.read_text())
+    print(f"wrote {path} and {path.with_suffix('.csv')}")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from srdistill.data import catalog
 
@@ -352,6 +362,22 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=["onnx"], default="onnx")
     ex.add_argument("-o", "--output", required=True)
     ex.set_defaults(func=_cmd_export)
+
+    r = sub.add_parser("reproduce", help="run and tabulate one of the papers' tables")
+    r.add_argument("table", choices=["paper-a-1", "paper-a-2", "paper-b-1", "paper-b-2"])
+    r.add_argument("--preset", choices=["quick", "paper"], default="quick")
+    r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; mean and spread")
+    r.add_argument("--out", default="reproduce", help="folder for runs, tables and figures")
+    r.add_argument("--sets", help="comma-separated test sets (default: the four standard)")
+    r.add_argument(
+        "-o",
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key in every run, e.g. -o mutual.vgg_weights=random",
+    )
+    r.set_defaults(func=_cmd_reproduce)
 
     g = sub.add_parser("data", help="list, download, import or verify datasets")
     g.add_argument("action", choices=["list", "download", "verify"])

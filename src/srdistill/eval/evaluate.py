@@ -67,7 +67,11 @@ MetricFn = Callable[[torch.Tensor, torch.Tensor, int], float]
 def _niqe(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
     from srdistill.metrics.niqe import niqe
 
-    return niqe(sr, scale)
+    try:
+        return niqe(sr, scale)
+    except ValueError as exc:  # too small for NIQE's 96x96 blocks: not scored
+        log.warning("NIQE not computed: %s", exc)
+        return float("nan")
 
 
 def _ma(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:

@@ -1,0 +1,397 @@
+"""``srdistill reproduce TABLE``: every run a paper table needs, then the table itself.
+
+A table is a list of columns; a column names the config that trains it and which network
+of the resulting run to score (an exit, or the members of a cohort). For each seed the
+runs are trained (finished runs are skipped, interrupted ones resumed), evaluated on the
+test sets that are present, and summarised as mean and spread over seeds, with links to
+the run folders and the paper's published numbers beside them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srdistill.config import load_config
+from srdistill.data.catalog import TEST_SETS
+from srdistill.data.datasets import load_benchmark
+from srdistill.data.io import atomic_write_bytes
+from srdistill.deploy.loading import load_sr_model
+from srdistill.engine.trainer import train
+from srdistill.errors import ConfigError, DataError
+from srdistill.eval.evaluate import (
+    EvalResult,
+    bicubic_upscaler,
+    evaluate,
+    super_resolve,
+    unavailable_metrics,
+)
+from srdistill.eval.figures import side_by_side
+from srdistill.eval.tables import fmt
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    config: str  # relative to the configs folder
+    exit_block: int | None = None
+    members: int = 0  # > 0: a cohort; the column is the mean over its members
+    needs: str | None = None  # config of a run that must exist first (pixel pretraining)
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    scale: int
+    metrics: tuple[str, ...]
+    columns: tuple[Column, ...]
+    published: dict[str, tuple[str, ...]] = field(default_factory=dict)  # set -> cells
+
+
+_A_ALONE = Column("SRResNet-8 alone", "self_distill/srresnet8_alone.yaml")
+_A_EXITS = {
+    n: Column(f"exit 8 of {n}", f"self_distill/srresnet{n}_exit8.yaml", exit_block=8)
+    for n in (32, 50, 100)
+}
+
+
+def _cohort(scale: int) -> tuple[Column, ...]:
+    pre = f"mutual/pretrain_srresnet32_x{scale}.yaml"
+    return tuple(
+        Column(label, f"mutual/x{scale}_{mode}.yaml", members=2, needs=pre)
+        for label, mode in (("Indep.", "independent"), ("ML", "ml"), ("ML*", "ml_soft"))
+    )
+
+
+TABLES: dict[str, Table] = {
+    "paper-a-1": Table(
+        "Paper A, table 1: SRResNet-8 trained alone vs exit 8 of a self-distilled SRResNet-32",
+        4,
+        ("psnr", "ssim"),
+        (_A_ALONE, _A_EXITS[32]),
+        {
+            "Set5": ("27.343 / 0.779", "28.758 / 0.879"),
+            "Set14": ("25.410 / 0.679", "26.093 / 0.747"),
+            "BSD100": ("25.393 / 0.648", "24.361 / 0.684"),
+            "Urban100": ("22.667 / 0.636", "24.313 / 0.656"),
+        },
+    ),
+    "paper-a-2": Table(
+        "Paper A, table 2: exit 8 of centers with 32, 50 and 100 blocks",
+        4,
+        ("psnr", "ssim"),
+        (_A_EXITS[32], _A_EXITS[50], _A_EXITS[100]),
+        {
+            "Set5": ("28.758 / 0.879", "28.803 / 0.881", "29.225 / 0.892"),
+            "Set14": ("26.093 / 0.747", "26.097 / 0.748", "26.340 / 0.754"),
+            "BSD100": ("24.361 / 0.684", "24.336 / 0.685", "24.478 / 0.697"),
+            "Urban100": ("24.313 / 0.656", "23.652 / 0.656", "24.091 / 0.656"),
+        },
+    ),
+    "paper-b-1": Table(
+        "Paper B, table 1 (x2): independent SRGANs vs mutual learning (ML) vs ML*",
+        2,
+        ("psnr", "ssim", "niqe", "pi"),
+        _cohort(2),
+        {
+            "Set5": ("32.191 / 2.766", "32.789 / 2.716", "32.465 / 2.629"),
+            "Set14": ("29.649 / 2.763", "30.365 / 2.637", "30.139 / 2.638"),
+            "BSD100": ("28.352 / 2.421", "28.826 / 2.362", "28.498 / 2.329"),
+            "Urban100": ("27.640 / 3.828", "28.123 / 3.832", "27.802 / 3.772"),
+        },
+    ),
+    "paper-b-2": Table(
+        "Paper B, table 2 (x4): independent SRGANs vs mutual learning (ML) vs ML*",
+        4,
+        ("psnr", "ssim", "niqe", "pi"),
+        _cohort(4),
+        {
+            "Set5": ("26.960 / 3.124", "27.469 / 3.194", "27.119 / 3.111"),
+            "Set14": ("25.129 / 2.811", "25.740 / 2.935", "25.421 / 2.853"),
+            "BSD100": ("24.172 / 2.388", "24.362 / 2.446", "24.075 / 2.463"),
+            "Urban100": ("23.407 / 3.338", "23.675 / 3.400", "23.429 / 3.383"),
+        },
+    ),
+}
+PUBLISHED_METRICS = {
+    "paper-a-1": "PSNR / SSIM",
+    "paper-a-2": "PSNR / SSIM",
+    "paper-b-1": "PSNR / PI",
+    "paper-b-2": "PSNR / PI",
+}
+
+
+def _run(
+    config: str,
+    preset: str,
+    seed: int,
+    runs_dir: Path,
+    overrides: list[str],
+    config_dir: Path,
+    extra: list[str] | None = None,
+) -> Path:
+    """Train one run unless it is complete; resume it if it was interrupted."""
+    stem = Path(config).stem
+    cfg = load_config(
+        config_dir / config,
+        preset,
+        [
+            *overrides,
+            *(extra or []),
+            f"seed={seed}",
+            f"name={stem}_seed{seed}",
+            f"output_dir={runs_dir}",
+        ],
+    )
+    status = cfg.run_dir / "status.json"
+    if status.exists() and json.loads(status.read_text()).get("state") == "complete":
+        log.info("complete, skipped: %s", cfg.run_dir)
+        return cfg.run_dir
+    log.info("training %s", cfg.run_dir)
+    train(cfg, resume=cfg.run_dir.exists())
+    return cfg.run_dir
+
+
+@dataclass
+class Cell:
+    values: list[float]
+    runs: list[Path]
+
+
+def reproduce(
+    table_name: str,
+    preset: str = "quick",
+    seeds: int = 1,
+    out: Path = Path("reproduce"),
+    sets: list[str] | None = None,
+    overrides: list[str] | None = None,
+    config_dir: Path = CONFIG_DIR,
+) -> Path:
+    """Run everything ``table_name`` needs and write its Markdown/CSV table and figures."""
+    if table_name not in TABLES:
+        raise ConfigError(f"unknown table '{table_name}'; choose from {', '.join(TABLES)}")
+    table = TABLES[table_name]
+    overrides = overrides or []
+    out = Path(out)
+    runs_dir = out / "runs" / preset
+    sets = list(sets or TEST_SETS)
+    present, missing = [], []
+    for s in sets:
+        try:
+            load_benchmark(s, table.scale, 1)
+            present.append(s)
+        except DataError:
+            missing.append(s)
+    if not present:
+        raise DataError(f"none of the test sets {', '.join(sets)} is available here")
+    # cells[(set, column, metric)] -> values over seeds (and members)
+    cells: dict[tuple[str, str, str], Cell] = {}
+    run_dirs: dict[str, list[Path]] = {c.label: [] for c in table.columns}
+    networks_seed0: dict[str, object] = {}
+    for seed in range(seeds):
+        for col in table.columns:
+            extra = []
+            if col.needs:
+                pre = _run(col.needs, preset, seed, runs_dir, overrides, config_dir)
+                extra = [f"mutual.init_from={pre}"]
+            run_dir = _run(col.config, preset, seed, runs_dir, overrides, config_dir, extra)
+            run_dirs[col.label].append(run_dir)
+            members = range(col.members) if col.members else [None]
+            for member in members:
+                loaded = load_sr_model(
+                    run_dir, exit_block=col.exit_block, member=member, scale=table.scale
+                )
+                if seed == 0 and member in (None, 0):
+                    networks_seed0[col.label] = loaded.network
+                result = evaluate(
+                    loaded.network,
+                    present,
+                    table.scale,
+                    model_name=col.label,
+                    metrics=table.metrics,
+                )
+                for set_name, means in result.summary().items():
+                    for metric in table.metrics:
+                        cell = cells.setdefault((set_name, col.label, metric), Cell([], []))
+                        cell.values.append(means[metric])
+                        if run_dir not in cell.runs:
+                            cell.runs.append(run_dir)
+    bicubic = evaluate(
+        bicubic_upscaler(table.scale),
+        present,
+        table.scale,
+        model_name="bicubic",
+        metrics=table.metrics,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    md_path = out / f"{table_name}_{preset}.md"
+    notes = _notes(run_dirs)
+    figures = _figures(table, present, networks_seed0, out, table_name, preset)
+    markdown = _markdown(
+        table,
+        table_name,
+        preset,
+        seeds,
+        present,
+        missing,
+        cells,
+        bicubic,
+        run_dirs,
+        md_path.parent,
+        notes,
+        figures,
+        overrides,
+    )
+    atomic_write_bytes(md_path, markdown.encode())
+    atomic_write_bytes(
+        out / f"{table_name}_{preset}.csv", _csv(table, present, cells, bicubic).encode()
+    )
+    return md_path
+
+
+def _notes(run_dirs: dict[str, list[Path]]) -> list[str]:
+    notes: set[str] = set()
+    for dirs in run_dirs.values():
+        for d in dirs:
+            record = d / "run.json"
+            if record.exists():
+                notes.update(json.loads(record.read_text()).get("notes", []))
+    return sorted(notes)
+
+
+def _mean_spread(values: list[float]) -> tuple[float, float]:
+    vals = [v for v in values if v == v]
+    if not vals:
+        return float("nan"), float("nan")
+    return statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0
+
+
+def _link(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _markdown(
+    table: Table,
+    name: str,
+    preset: str,
+    seeds: int,
+    present: list[str],
+    missing: list[str],
+    cells: dict,
+    bicubic: EvalResult,
+    run_dirs: dict[str, list[Path]],
+    base: Path,
+    notes: list[str],
+    figures: list[Path],
+    overrides: list[str],
+) -> str:
+    command = f"srdistill reproduce {name} --preset {preset} --seeds {seeds}"
+    command += "".join(f" -o {o}" for o in overrides)
+    lines = [
+        f"# {table.title}",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Preset `{preset}`, x{table.scale}, {seeds} seed(s); cells are mean ± standard "
+        "deviation over seeds"
+        + (" and cohort members" if any(c.members for c in table.columns) else "")
+        + "; links go to the run folders.",
+        "",
+    ]
+    for note in notes:
+        lines += [f"**Note: {note}.**", ""]
+    bic = bicubic.summary()
+    for metric in table.metrics:
+        lines += [
+            f"### {metric.upper()}",
+            "",
+            "| set | bicubic | " + " | ".join(c.label for c in table.columns) + " |",
+            "| --- |" + " --- |" * (len(table.columns) + 1),
+        ]
+        for s in present:
+            short = Path(s).name
+            row = [fmt(metric, bic.get(short, {}).get(metric))]
+            for col in table.columns:
+                cell = cells.get((short, col.label, metric))
+                if cell is None:
+                    row.append("-")
+                    continue
+                mean, spread = _mean_spread(cell.values)
+                links = " ".join(f"[{i}]({_link(r, base)})" for i, r in enumerate(cell.runs))
+                row.append(f"{fmt(metric, mean)} ± {fmt(metric, spread)} <sub>{links}</sub>")
+            lines.append(f"| {short} | " + " | ".join(row) + " |")
+        lines.append("")
+    for metric, reason in unavailable_metrics(table.metrics).items():
+        lines += [f"{metric.upper()}: unavailable ({reason}).", ""]
+    if missing:
+        lines += [f"Test sets not available here: {', '.join(missing)}.", ""]
+    if table.published:
+        lines += [
+            f"### Published ({PUBLISHED_METRICS[name]})",
+            "",
+            "| set | " + " | ".join(c.label for c in table.columns) + " |",
+            "| --- |" + " --- |" * len(table.columns),
+        ]
+        lines += [f"| {s} | " + " | ".join(v) + " |" for s, v in table.published.items()]
+        lines.append("")
+    if figures:
+        lines += ["### Crops", ""] + [f"![{f.stem}]({_link(f, base)})" for f in figures] + [""]
+    lines += ["### Run folders", ""]
+    for label, dirs in run_dirs.items():
+        lines.append(f"- {label}: " + ", ".join(f"[{d.name}]({_link(d, base)})" for d in dirs))
+    return "\n".join(lines) + "\n"
+
+
+def _csv(table: Table, present: list[str], cells: dict, bicubic: EvalResult) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["set", "column", "metric", "mean", "std", "n", "runs"])
+    for s in present:
+        short = Path(s).name
+        for metric in table.metrics:
+            value = bicubic.summary().get(short, {}).get(metric)
+            writer.writerow([short, "bicubic", metric, value, 0.0, 1, ""])
+            for col in table.columns:
+                cell = cells.get((short, col.label, metric))
+                if cell:
+                    mean, spread = _mean_spread(cell.values)
+                    writer.writerow(
+                        [
+                            short,
+                            col.label,
+                            metric,
+                            mean,
+                            spread,
+                            len(cell.values),
+                            ";".join(str(r) for r in cell.runs),
+                        ]
+                    )
+    return buf.getvalue()
+
+
+def _figures(
+    table: Table, present: list[str], networks: dict, out: Path, name: str, preset: str
+) -> list[Path]:
+    """HR | bicubic | each column, on the first image of the first and last test sets."""
+    paths = []
+    for set_name in dict.fromkeys([present[0], present[-1]]):
+        image = load_benchmark(set_name, table.scale)[0]
+        panels = [
+            ("HR", image.hr),
+            ("bicubic", super_resolve(bicubic_upscaler(table.scale), image.lr)),
+        ]
+        panels += [(label, super_resolve(net, image.lr)) for label, net in networks.items()]
+        path = out / f"{name}_{preset}_{Path(set_name).name}_{image.name}.png"
+        paths.append(side_by_side(panels, path))
+    return paths
