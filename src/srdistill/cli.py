@@ -54,7 +54,7 @@ def _parse_sets(text: str) -> list[str]:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from srdistill.deploy.loading import load_sr_model
+    from srdistill.deploy.loading import cohort_members, load_sr_model, run_notes
     from srdistill.engine.distributed import resolve_device
     from srdistill.eval import bicubic_upscaler, evaluate, results_table, write_results
     from srdistill.eval.evaluate import unavailable_metrics
@@ -63,6 +63,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     metrics = _parse_sets(args.metrics)
     sets = _parse_sets(args.sets)
     models = []
+    notes: list[str] = []
     if args.model == "bicubic":
         scale = args.scale or 4
         models.append(("bicubic", bicubic_upscaler(scale)))
@@ -71,17 +72,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             raise SrdistillError(
                 "give a CHECKPOINT (run folder or .safetensors) or --model bicubic"
             )
-        probe = load_sr_model(args.checkpoint, member=args.member, scale=args.scale)
+        if args.member == "all":
+            members: list[int | None] = list(cohort_members(args.checkpoint))
+            if not members:
+                raise SrdistillError(f"{args.checkpoint} is not a cohort; drop --member")
+        else:
+            members = [int(args.member) if args.member is not None else None]
+        probe = load_sr_model(args.checkpoint, member=members[0], scale=args.scale)
         scale = probe.scale
         if args.exit == "all":
             exits = getattr(probe.full, "exit_blocks", [None])
         else:
             exits = [int(args.exit) if args.exit else None]
-        for k in exits:
-            loaded = load_sr_model(
-                args.checkpoint, exit_block=k, member=args.member, scale=scale, device=device
-            )
-            models.append((loaded.label, loaded.network))
+        for member in members:
+            for k in exits:
+                loaded = load_sr_model(
+                    args.checkpoint, exit_block=k, member=member, scale=scale, device=device
+                )
+                models.append((loaded.label, loaded.network))
+        notes = run_notes(args.checkpoint)
     if args.with_bicubic and args.model != "bicubic":
         models.insert(0, ("bicubic", bicubic_upscaler(scale)))
     results = []
@@ -101,11 +110,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                     progress=True,
                 )
             )
+    for note in notes:
+        print(f"NOTE: {note}")
     print(f"x{scale}, Y channel, {scale}-pixel border cropped")
     print(results_table(results, metrics))
     for metric, reason in unavailable_metrics(metrics).items():
         print(f"{metric}: unavailable ({reason})")
-    paths = write_results(results, Path(args.out))
+    paths = write_results(results, Path(args.out), notes=notes)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -317,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--scale", type=int, help="upscaling factor (checked against the checkpoint)")
     e.add_argument("--exit", help="exit block to evaluate, or 'all' (default: the center)")
-    e.add_argument("--member", type=int, help="cohort member to evaluate")
+    e.add_argument("--member", help="cohort member to evaluate (an index, or 'all')")
     e.add_argument(
         "--metrics", default="psnr,ssim", help="comma-separated: psnr, ssim, niqe, ma, pi"
     )

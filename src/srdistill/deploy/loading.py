@@ -49,6 +49,31 @@ def find_weights(path: str | Path, member: int | None = None) -> Path:
     return path / name
 
 
+def _checkpoint_dir(path: Path) -> Path:
+    if path.is_dir() and (path / "checkpoints").is_dir():
+        latest = CheckpointManager(path).latest()
+        return latest if latest is not None else path
+    return path if path.is_dir() else path.parent
+
+
+def cohort_members(path: str | Path) -> list[int]:
+    """Member indices of a cohort checkpoint (empty for a single model)."""
+    folder = _checkpoint_dir(Path(path))
+    return sorted(int(p.stem.split("_")[1]) for p in folder.glob("generator_*.safetensors"))
+
+
+def run_notes(path: str | Path) -> list[str]:
+    """Caveats recorded by the run that produced a checkpoint (e.g. a stand-in VGG)."""
+    path = Path(path).resolve()
+    for folder in [path, *path.parents][:4]:
+        record = folder / "run.json"
+        if record.is_file():
+            import json
+
+            return list(json.loads(record.read_text()).get("notes", []))
+    return []
+
+
 def load_sr_model(
     path: str | Path,
     *,

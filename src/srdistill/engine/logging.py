@@ -13,8 +13,15 @@ class MetricLogger:
     """Appends ``{"step": s, ...}`` lines; on resume, drops lines past the resumed step so
     the log reads as if the run had never stopped."""
 
-    def __init__(self, run_dir: Path, start_step: int, tensorboard: bool = True) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        start_step: int,
+        tensorboard: bool = True,
+        notes: list[str] | None = None,
+    ) -> None:
         self.path = run_dir / "metrics.jsonl"
+        self.notes = list(notes or [])  # repeated on every line (e.g. a stand-in VGG)
         if start_step > 0 and self.path.exists():
             kept = [
                 line
@@ -33,7 +40,8 @@ class MetricLogger:
                 log.info("tensorboard not installed; logging to metrics.jsonl only")
 
     def log(self, step: int, values: dict[str, float]) -> None:
-        self._file.write(json.dumps({"step": step, **values}) + "\n")
+        record = {"step": step, **values, **({"notes": self.notes} if self.notes else {})}
+        self._file.write(json.dumps(record) + "\n")
         self._file.flush()
         if self._tb is not None:
             for key, value in values.items():

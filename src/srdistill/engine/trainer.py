@@ -247,7 +247,7 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
     if info.is_main:
         write_json(run_dir / "run.json", record)
         write_json(run_dir / "status.json", {"state": "running", "step": start, "total": total})
-        logger = MetricLogger(run_dir, start)
+        logger = MetricLogger(run_dir, start, notes=method.notes())
         for note in method.notes():
             log.warning("%s", note)
 
@@ -272,7 +272,7 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
         bar = tqdm(
             total=total,
             initial=start,
-            desc=cfg.name,
+            desc=cfg.name + "".join(f" [{n}]" for n in method.notes()),
             unit="step",
             dynamic_ncols=True,
             mininterval=every,

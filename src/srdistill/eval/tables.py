@@ -43,7 +43,12 @@ def results_table(results: Sequence[EvalResult], metrics: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(results: Sequence[EvalResult], out_dir: Path, stem: str = "eval") -> list[Path]:
+def write_results(
+    results: Sequence[EvalResult],
+    out_dir: Path,
+    stem: str = "eval",
+    notes: Sequence[str] = (),
+) -> list[Path]:
     """Per-image CSV, per-set means JSON; returns the written paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [row for r in results for row in r.rows]
@@ -56,7 +61,9 @@ def write_results(results: Sequence[EvalResult], out_dir: Path, stem: str = "eva
     writer.writerows(rows)
     csv_path = out_dir / f"{stem}_per_image.csv"
     atomic_write_bytes(csv_path, buf.getvalue().encode())
-    summary = {r.model: {"sets": r.summary(), "missing_sets": r.missing} for r in results}
+    summary: dict = {r.model: {"sets": r.summary(), "missing_sets": r.missing} for r in results}
+    if notes:
+        summary["notes"] = list(notes)
     json_path = out_dir / f"{stem}_summary.json"
     atomic_write_bytes(json_path, (json.dumps(summary, indent=2) + "\n").encode())
     return [csv_path, json_path]
