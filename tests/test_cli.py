@@ -240,8 +240,21 @@ def test_eval_cohort_member(tmp_path, image_dirs, capsys):
     assert main(["eval", str(run), "--member", "5", "--sets", str(image_dirs["test"])]) == 2
     assert "generator_0, generator_1" in one_line_error(capsys)
     out = tmp_path / "all"
-    assert main(["eval", str(run), "--member", "all", "--sets", str(image_dirs["test"]),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(run),
+                "--member",
+                "all",
+                "--sets",
+                str(image_dirs["test"]),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "member 0: SRResNet-1" in printed and "member 1: SRResNet-1" in printed
     assert "NOTE: stand-in VGG (not comparable to the paper)" in printed

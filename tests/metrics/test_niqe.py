@@ -36,8 +36,9 @@ def reference_aggd(v: np.ndarray) -> tuple[float, float, float]:
     return alpha, left * k, right * k
 
 
-def reference_niqe(y: np.ndarray, p) -> float:
-    """One block at a time, scipy filtering, explicit per-pixel bicubic halving."""
+def reference_niqe(y: np.ndarray, p, halve=lambda img: direct_resize_2d(img, 0.5)) -> float:
+    """One block at a time, scipy filtering; ``halve`` downscales by 2 (default: explicit
+    per-pixel bicubic)."""
     mu_p, cov_p, win = p["mu_pris_param"].ravel(), p["cov_pris_param"], p["gaussian_window"]
     nh, nw = y.shape[0] // 96, y.shape[1] // 96
     img = y[: nh * 96, : nw * 96].astype(np.float64)
@@ -56,7 +57,7 @@ def reference_niqe(y: np.ndarray, p) -> float:
                     a, bl, br = reference_aggd((blk * np.roll(blk, shift, axis=(0, 1))).ravel())
                     feat += [a, (br - bl) * gamma(2 / a) / gamma(1 / a), bl, br]
                 rows[bi * nw + bj] += feat
-        img = direct_resize_2d(img / 255, 0.5) * 255
+        img = halve(img / 255) * 255
     d = np.array(rows)
     diff = mu_p - np.nanmean(d, axis=0)
     cov = np.cov(d[~np.isnan(d).any(axis=1)], rowvar=False)
