@@ -128,3 +128,18 @@ def test_plain_method_and_bf16_run(tmp_path, image_dirs):
     )
     result = train(config_from_dict(raw))
     assert result.step == 3 and "val/psnr_model" in result.metrics
+
+
+def test_metric_log_drops_lines_after_the_resumed_step(tmp_path):
+    from srdistill.engine.logging import MetricLogger
+
+    log = MetricLogger(tmp_path, 0, tensorboard=False)
+    for step in (1, 2, 3):
+        log.log(step, {"loss": float(step)})
+    log.close()
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 4, "lo')  # a line cut by a kill
+    MetricLogger(tmp_path, 2, tensorboard=False).close()
+    assert [m["step"] for m in read_metrics(tmp_path)] == [1, 2]
+    MetricLogger(tmp_path, 0, tensorboard=False).close()  # no checkpoint: start over
+    assert read_metrics(tmp_path) == []

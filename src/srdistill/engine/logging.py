@@ -22,7 +22,7 @@ class MetricLogger:
     ) -> None:
         self.path = run_dir / "metrics.jsonl"
         self.notes = list(notes or [])  # repeated on every line (e.g. a stand-in VGG)
-        if start_step > 0 and self.path.exists():
+        if self.path.exists():  # a resumed run: drop what came after its checkpoint
             kept = [
                 line
                 for line in self.path.read_text().splitlines()
