@@ -318,3 +318,14 @@ def test_export_onnx_matches_pytorch(trained_run, tmp_path, capsys):
     with torch.no_grad():
         expected = full.forward_exit(torch.from_numpy(lr), 1).numpy()
     assert got.shape == (1, 3, 22, 58) and np.abs(got - expected).max() < 1e-4
+
+
+def test_weights_list_and_vgg19_download_from_mirror(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("SRDISTILL_VGG19", raising=False)
+    assert main(["weights", "list"]) == 0
+    assert "srdistill weights vgg19" in capsys.readouterr().out
+    fake = tmp_path / "vgg.pth"
+    fake.write_bytes(b"wrong")
+    assert main(["weights", "vgg19", "--url", fake.as_uri()]) == 2
+    assert "wrong checksum" in one_line_error(capsys)

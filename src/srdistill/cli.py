@@ -230,6 +230,34 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from srdistill.metrics.niqe import PARAMS_URL, find_params_file
+    from srdistill.metrics.perceptual import MA_MODEL_URL, find_ma_model
+    from srdistill.models import vgg
+
+    if args.action == "vgg19":
+        path = vgg.download_vgg19(args.url or vgg.VGG19_URL)
+        print(f"VGG19 ImageNet weights installed in {path}")
+        return 0
+    try:
+        niqe_path: object = find_params_file()
+    except SrdistillError:
+        niqe_path = f"missing (download {PARAMS_URL})"
+    rows = [
+        (
+            "VGG19 (content loss)",
+            vgg.find_vgg19_weights()
+            or f"missing (run `srdistill "
+            f"weights vgg19` or put {vgg.VGG19_FILE} in {vgg.hub_checkpoint_dir()})",
+        ),
+        ("NIQE pristine model", niqe_path),
+        ("Ma et al. 2017 model", find_ma_model() or f"missing ({MA_MODEL_URL})"),
+    ]
+    for name, where in rows:
+        print(f"{name}: {where}")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from srdistill.data import catalog
 
@@ -389,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a key in every run, e.g. -o mutual.vgg_weights=random",
     )
     r.set_defaults(func=_cmd_reproduce)
+
+    w = sub.add_parser("weights", help="list or download the weight files metrics/losses use")
+    w.add_argument("action", choices=["list", "vgg19"])
+    w.add_argument("--url", help="download from this mirror (checksum still verified)")
+    w.set_defaults(func=_cmd_weights)
 
     g = sub.add_parser("data", help="list, download, import or verify datasets")
     g.add_argument("action", choices=["list", "download", "verify"])
