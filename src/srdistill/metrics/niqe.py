@@ -65,19 +65,37 @@ def load_params(path: str | None = None) -> tuple[torch.Tensor, torch.Tensor, to
 
 
 @lru_cache(maxsize=4)
-def _gamma_table(device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    gam = torch.from_numpy(np.arange(0.2, 10.001, 0.001))  # the reference grid, 9801 values
-    lg = torch.lgamma
-    r_gam = torch.exp(2 * lg(2 / gam) - lg(1 / gam) - lg(3 / gam))
-    return gam.to(device), r_gam.to(device)
+def _gamma_table(device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The AGGD grid and, per grid value, every gamma-function constant the fit needs.
+
+    Computed once with scipy's gamma exactly as the reference does, so the fitted shape
+    (always a grid value) and the derived constants match it bit for bit.
+    """
+    from scipy.special import gamma
+
+    gam = np.arange(0.2, 10.001, 0.001)  # the reference grid, 9801 values
+    r_gam = gamma(2 / gam) ** 2 / (gamma(1 / gam) * gamma(3 / gam))  # increasing in gam
+    beta_factor = np.sqrt(gamma(1 / gam) / gamma(3 / gam))
+    mean_factor = gamma(2 / gam) / gamma(1 / gam)
+    return tuple(torch.from_numpy(t).to(device) for t in (gam, r_gam, beta_factor, mean_factor))
 
 
-def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Asymmetric generalised Gaussian fit per row of ``x`` (n, m): alpha, beta_l, beta_r.
+def _nearest_on_grid(r_gam: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """argmin_i (r_gam[i] - x)^2 for increasing r_gam, by binary search; ties go to the
+    lower index as argmin's do. NaN inputs give index 0 (callers mask them)."""
+    hi = torch.searchsorted(r_gam, x.contiguous()).clamp(1, len(r_gam) - 1)
+    lo = hi - 1
+    take_lo = (r_gam[lo] - x) ** 2 <= (r_gam[hi] - x) ** 2
+    return torch.where(take_lo, lo, hi)
 
+
+def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Asymmetric generalised Gaussian fit per row of ``x`` (n, m).
+
+    Returns alpha, beta_l, beta_r and the AGGD mean (beta_r - beta_l) G(2/a) / G(1/a).
     Rows with no negative (or no positive) values give NaN, as the reference does.
     """
-    gam, r_gam = _gamma_table(str(x.device))
+    gam, r_gam, beta_factor, mean_factor = _gamma_table(str(x.device))
     neg, pos = x < 0, x > 0
     sq = x * x
     left_std = torch.sqrt((sq * neg).sum(1) / neg.sum(1))
@@ -85,35 +103,47 @@ def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     gammahat = left_std / right_std
     rhat = x.abs().mean(1) ** 2 / sq.mean(1)
     rhatnorm = rhat * (gammahat**3 + 1) * (gammahat + 1) / (gammahat**2 + 1) ** 2
-    idx = torch.argmin((r_gam[None, :] - rhatnorm[:, None]) ** 2, dim=1)
-    alpha = gam[idx]
-    alpha = torch.where(torch.isnan(rhatnorm), torch.nan, alpha)
-    ratio = torch.exp(0.5 * (torch.lgamma(1 / alpha) - torch.lgamma(3 / alpha)))
-    return alpha, left_std * ratio, right_std * ratio
+    idx = _nearest_on_grid(r_gam, torch.nan_to_num(rhatnorm, nan=0.0))
+    invalid = torch.isnan(rhatnorm)
+    alpha = torch.where(invalid, torch.nan, gam[idx])
+    bl, br = left_std * beta_factor[idx], right_std * beta_factor[idx]
+    mean = torch.where(invalid, torch.nan, (br - bl) * mean_factor[idx])
+    return alpha, bl, br, mean
 
 
 def block_features(blocks: torch.Tensor) -> torch.Tensor:
     """The 18 NIQE features of each MSCN block (n, b, b) -> (n, 18)."""
     n = blocks.shape[0]
-    alpha, bl, br = aggd_fit(blocks.reshape(n, -1))
+    alpha, bl, br, _ = aggd_fit(blocks.reshape(n, -1))
     feats = [alpha, (bl + br) / 2]
     pairs = torch.stack([blocks * torch.roll(blocks, s, dims=(1, 2)) for s in SHIFTS])
-    a, l, r = aggd_fit(pairs.reshape(4 * n, -1))
-    a, l, r = a.view(4, n), l.view(4, n), r.view(4, n)
-    mean = (r - l) * torch.exp(torch.lgamma(2 / a) - torch.lgamma(1 / a))
+    a, l, r, mean = (t.view(4, n) for t in aggd_fit(pairs.reshape(4 * n, -1)))
     for k in range(4):
         feats += [a[k], mean[k], l[k], r[k]]
     return torch.stack(feats, dim=1)
 
 
+def _filter_replicate(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """Convolution with replicate borders, accumulating the taps in the same order as
+    scipy.ndimage.convolve (the common Python reference), which makes the result
+    bit-identical to it. That matters: in flat regions the MSCN coefficients are ~0 and
+    their sign, which the AGGD fit depends on, is decided by the last bits."""
+    k = window.shape[0] // 2
+    h, w = x.shape
+    padded = F.pad(x[None, None], (k, k, k, k), mode="replicate")[0, 0]
+    flipped = window.flip(0, 1).tolist()  # convolve = correlate with the flipped window
+    acc = torch.zeros_like(x)
+    for i, row in enumerate(flipped):
+        for j, weight in enumerate(row):
+            acc = acc + padded[i : i + h, j : j + w] * weight
+    return acc
+
+
 def _mscn(img: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    k = window.to(img)[None, None]
-    pad = window.shape[-1] // 2
-    x = img[None, None]
-    mu = F.conv2d(F.pad(x, (pad,) * 4, mode="replicate"), k)
-    sq = F.conv2d(F.pad(x * x, (pad,) * 4, mode="replicate"), k)
-    sigma = torch.sqrt((sq - mu * mu).abs())
-    return ((x - mu) / (sigma + 1))[0, 0]
+    """Mean-subtracted contrast-normalised coefficients (Eq. 1 of the NIQE paper)."""
+    mu = _filter_replicate(img, window)
+    sigma = torch.sqrt((_filter_replicate(img * img, window) - mu * mu).abs())
+    return (img - mu) / (sigma + 1)
 
 
 def _blocks(img: torch.Tensor, size: int) -> torch.Tensor:
