@@ -12,7 +12,7 @@ import torch
 
 from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import write_image
-from srdistill.errors import DataError
+from srdistill.errors import CheckpointError, DataError
 from srdistill.metrics import psnr, ssim
 from srdistill.ops.imresize import imresize
 
@@ -72,6 +72,8 @@ def _niqe(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
     except ValueError as exc:  # too small for NIQE's 96x96 blocks: not scored
         log.warning("NIQE not computed: %s", exc)
         return float("nan")
+    except CheckpointError:  # no pristine model here: reported by unavailable_metrics
+        return float("nan")
 
 
 def _ma(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
@@ -94,10 +96,17 @@ def _standard_metrics() -> dict[str, MetricFn]:
 
 def unavailable_metrics(metrics: Sequence[str]) -> dict[str, str]:
     """Metrics among ``metrics`` that cannot be computed here, with the reason."""
+    from srdistill.metrics.niqe import find_params_file
     from srdistill.metrics.perceptual import ma_unavailable_reason
 
     # ma_score always raises in this version (see metrics/perceptual.py), and PI needs Ma.
-    return {m: ma_unavailable_reason() for m in metrics if m in ("ma", "pi")}
+    out = {m: ma_unavailable_reason() for m in metrics if m in ("ma", "pi")}
+    if "niqe" in metrics:
+        try:
+            find_params_file()
+        except CheckpointError as exc:
+            out["niqe"] = str(exc)
+    return out
 
 
 def evaluate(
