@@ -58,6 +58,22 @@ class TrainPair:
     lr: torch.Tensor  # uint8 CHW, MATLAB-bicubic downscale of hr
 
 
+@lru_cache(maxsize=4)
+def _decoded_pairs(source: str, scale: int, on_bad_image: str) -> tuple[TrainPair, ...]:
+    """Each image of ``source`` decoded and downscaled once per process (runs trained one
+    after another on the same data, as by the demo or `reproduce`, share the work)."""
+    pairs = []
+    for name, rgb in load_image_set(source, on_bad_image=on_bad_image):
+        hr = mod_crop(to_tensor(rgb), scale)
+        lr = degrade(hr.unsqueeze(0), scale)[0]
+        pairs.append(TrainPair(name, _to_uint8(hr), _to_uint8(lr)))
+    return tuple(pairs)
+
+
+def _to_uint8(t: torch.Tensor) -> torch.Tensor:
+    return (t * 255).round().clamp(0, 255).to(torch.uint8)
+
+
 class TrainPatches:
     """Random aligned LR/HR patch batches with flips and 90-degree rotations.
 
@@ -90,19 +106,16 @@ class TrainPatches:
         self.rank, self.world_size = rank, world_size
         self.pairs: list[TrainPair] = []
         for source in sources:
-            for name, rgb in load_image_set(source, on_bad_image=on_bad_image):
-                h, w = rgb.shape[:2]
+            for pair in _decoded_pairs(source, scale, on_bad_image):
+                h, w = pair.hr.shape[-2:]
                 if min(h, w) < patch_size:
-                    msg = f"training image {source}/{name} is {w}x{h}, smaller than the "
+                    msg = f"training image {source}/{pair.name} is {w}x{h}, smaller than the "
                     msg += f"{patch_size}px patch"
                     if on_bad_image == "stop":
                         raise DataError(msg + "; remove it or lower data.patch_size")
                     log.warning("skipping %s", msg)
                     continue
-                hr = mod_crop(to_tensor(rgb), scale)
-                lr = degrade(hr.unsqueeze(0), scale)[0]
-                to_u8 = lambda t: (t * 255).round().clamp(0, 255).to(torch.uint8)  # noqa: E731
-                self.pairs.append(TrainPair(name, to_u8(hr), to_u8(lr)))
+                self.pairs.append(pair)
         if not self.pairs:
             raise DataError(
                 f"no usable training images in {', '.join(sources)} (need at least "

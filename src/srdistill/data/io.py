@@ -86,6 +86,12 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
 
 def read_rgb_uint8(path: str | Path) -> np.ndarray:
     """Decode ``path`` to an HWC uint8 RGB array (grayscale replicated, alpha dropped)."""
+    try:  # fast path for 8-bit images: no float round trip
+        with Image.open(path) as im:
+            if im.mode in ("RGB", "L", "P", "RGBA", "LA", "1"):
+                return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except (OSError, SyntaxError, ValueError):
+        pass  # read_image_array below reports the problem with the file's name
     arr, _ = read_image_array(path)
     rgb = np.repeat(arr, 3, axis=-1) if arr.shape[-1] == 1 else arr[..., :3]
     return np.round(rgb * 255).astype(np.uint8)

@@ -12,7 +12,6 @@ Conventions (the ones behind published SRResNet/EDSR tables):
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from srdistill.ops.color import rgb_to_y
 
@@ -62,12 +61,13 @@ def _gaussian_taps(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
 
 
 def _gaussian_filter_valid(x: torch.Tensor) -> torch.Tensor:
-    """'valid' 11x11 Gaussian filtering as two 1-D passes (the window is separable)."""
-    channels = x.shape[1]
-    g = _gaussian_taps().to(x.device)
-    rows = g.view(1, 1, -1, 1).expand(channels, 1, -1, 1).contiguous()
-    cols = g.view(1, 1, 1, -1).expand(channels, 1, 1, -1).contiguous()
-    return F.conv2d(F.conv2d(x, rows, groups=channels), cols, groups=channels)
+    """'valid' 11x11 Gaussian filtering as two 1-D passes (the window is separable), each
+    a sum of shifted copies: in float64 this is much faster on CPU than conv2d."""
+    g = _gaussian_taps().tolist()
+    n = len(g)
+    h, w = x.shape[-2:]
+    rows = sum(x[..., i : h - n + 1 + i, :] * g[i] for i in range(n))
+    return sum(rows[..., :, j : w - n + 1 + j] * g[j] for j in range(n))
 
 
 def ssim(
