@@ -143,3 +143,12 @@ def test_metric_log_drops_lines_after_the_resumed_step(tmp_path):
     assert [m["step"] for m in read_metrics(tmp_path)] == [1, 2]
     MetricLogger(tmp_path, 0, tensorboard=False).close()  # no checkpoint: start over
     assert read_metrics(tmp_path) == []
+
+
+def test_each_resumption_is_recorded_as_a_session(tmp_path, image_dirs):
+    raw = tiny_config(tmp_path, image_dirs, train__steps=2)
+    train(config_from_dict(raw))
+    train(config_from_dict(tiny_config(tmp_path, image_dirs, train__steps=4)), resume=True)
+    record = json.loads((tmp_path / "runs" / "tiny" / "run.json").read_text())
+    assert [s["started_at_step"] for s in record["sessions"]] == [0, 2]
+    assert record["environment"]["packages"]["torch"]

@@ -155,11 +155,22 @@ def dihedral(x: torch.Tensor, mode: int) -> torch.Tensor:
     return torch.rot90(x, mode & 3, dims=(-2, -1))
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvalImage:
+    """A test pair, stored as 8-bit (lossless: HR comes from an 8-bit file and LR is rounded
+    to 8 bits), handed out as float CHW tensors in [0, 1]."""
+
     name: str
-    hr: torch.Tensor  # float CHW in [0, 1], cropped to a multiple of the scale
-    lr: torch.Tensor  # float CHW, rounded to 8 bits as saved benchmark LR images are
+    hr_u8: torch.Tensor  # cropped to a multiple of the scale
+    lr_u8: torch.Tensor  # MATLAB-bicubic downscale, rounded as saved benchmark LR images are
+
+    @property
+    def hr(self) -> torch.Tensor:
+        return self.hr_u8.float() / 255
+
+    @property
+    def lr(self) -> torch.Tensor:
+        return self.lr_u8.float() / 255
 
 
 @lru_cache(maxsize=16)
@@ -170,5 +181,6 @@ def load_benchmark(source: str, scale: int, max_images: int | None = None) -> tu
         hr = mod_crop(to_tensor(rgb), scale)
         if min(hr.shape[-2:]) < 2 * scale:
             raise DataError(f"test image {source}/{name} is too small for x{scale}")
-        images.append(EvalImage(name, hr, degrade(hr.unsqueeze(0), scale)[0]))
+        lr = degrade(hr.unsqueeze(0), scale)[0]
+        images.append(EvalImage(name, _to_uint8(hr), _to_uint8(lr)))
     return tuple(images)

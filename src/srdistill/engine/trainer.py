@@ -8,6 +8,7 @@ schedulers, RNG state, step) is in the checkpoint; data order needs no state.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import signal
@@ -234,15 +235,22 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
     )
     if cfg.data.val:
         load_benchmark(cfg.data.val, cfg.scale, cfg.data.val_max_images)  # fail early
+    session = {
+        "environment": environment_record(str(device), info.world_size),
+        "started_at_step": start,
+    }
     record = {
         "name": cfg.name,
         "method": cfg.method,
         "seed": cfg.seed,
         "notes": method.notes(),
-        "environment": environment_record(str(device), info.world_size),
         "train_images": len(data),
-        "resumed_from": start,
+        "environment": session["environment"],  # the latest session's, for quick reading
+        "sessions": [session],
     }
+    previous = run_dir / "run.json"
+    if resume and previous.exists():  # keep the history: each resumption is a session
+        record["sessions"] = json.loads(previous.read_text()).get("sessions", []) + [session]
     logger = None
     if info.is_main:
         write_json(run_dir / "run.json", record)
