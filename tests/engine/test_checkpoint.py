@@ -30,6 +30,7 @@ def test_foreign_and_mismatched_checkpoints_are_clear_errors(tmp_path):
         ck.load_module(tmp_path / "absent.safetensors")
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_state_file_refuses_arbitrary_objects(tmp_path):
     import pickle
 
