@@ -329,7 +329,10 @@ def _markdown(
                     continue
                 mean, spread = _mean_spread(cell.values)
                 links = " ".join(f"[{i}]({_link(r, base)})" for i, r in enumerate(cell.runs))
-                row.append(f"{fmt(metric, mean)} ± {fmt(metric, spread)} <sub>{links}</sub>")
+                value = fmt(metric, mean)
+                if mean == mean:  # not NaN: a measured value with its spread
+                    value += f" ± {fmt(metric, spread)}"
+                row.append(f"{value} <sub>{links}</sub>")
             lines.append(f"| {short} | " + " | ".join(row) + " |")
         lines.append("")
     for metric, reason in unavailable_metrics(table.metrics).items():
