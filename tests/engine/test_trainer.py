@@ -36,6 +36,16 @@ def start_run(cfg_path, env_extra=None):
     )
 
 
+def start_and_wait_for_checkpoint(tmp_path, raw):
+    """Start `srdistill train` on ``raw`` in a subprocess; return it once a checkpoint exists."""
+    cfg_path = tmp_path / "cfg.yaml"
+    cfg_path.write_text(yaml.safe_dump(raw))
+    run_dir = tmp_path / "runs" / "tiny"
+    proc = start_run(cfg_path)
+    wait_for_checkpoint(run_dir, proc)
+    return proc, run_dir
+
+
 def wait_for_checkpoint(run_dir, proc, timeout=120):
     pointer = run_dir / "checkpoints" / "latest"
     deadline = time.time() + timeout
@@ -68,11 +78,7 @@ def test_kill_and_resume_is_exact(tmp_path, image_dirs):
         model__num_features=16,
     )
     reference = train(config_from_dict({**raw, "output_dir": str(tmp_path / "ref")}))
-    cfg_path = tmp_path / "cfg.yaml"
-    cfg_path.write_text(yaml.safe_dump(raw))
-    run_dir = tmp_path / "runs" / "tiny"
-    proc = start_run(cfg_path)
-    wait_for_checkpoint(run_dir, proc)
+    proc, run_dir = start_and_wait_for_checkpoint(tmp_path, raw)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at = json.loads((run_dir / "status.json").read_text())["step"]
@@ -90,11 +96,7 @@ def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path, image_dirs):
     raw = tiny_config(
         tmp_path, image_dirs, train__steps=100000, train__ckpt_every=50, model__num_features=16
     )
-    cfg_path = tmp_path / "cfg.yaml"
-    cfg_path.write_text(yaml.safe_dump(raw))
-    run_dir = tmp_path / "runs" / "tiny"
-    proc = start_run(cfg_path)
-    wait_for_checkpoint(run_dir, proc)
+    proc, run_dir = start_and_wait_for_checkpoint(tmp_path, raw)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
