@@ -330,7 +330,7 @@ def _markdown(
                 mean, spread = _mean_spread(cell.values)
                 links = " ".join(f"[{i}]({_link(r, base)})" for i, r in enumerate(cell.runs))
                 value = fmt(metric, mean)
-                if mean == mean:  # not NaN: a measured value with its spread
+                if mean == mean and len(cell.values) > 1:  # a spread needs two values
                     value += f" ± {fmt(metric, spread)}"
                 row.append(f"{value} <sub>{links}</sub>")
             lines.append(f"| {short} | " + " | ".join(row) + " |")
