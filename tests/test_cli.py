@@ -37,7 +37,18 @@ def test_help_lists_subcommands():
     out = subprocess.run(
         [sys.executable, "-m", "srdistill", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    for cmd in ["demo", "train", "eval", "extract", "upscale", "data"]:
+    for cmd in [
+        "demo",
+        "train",
+        "eval",
+        "extract",
+        "upscale",
+        "profile",
+        "export",
+        "reproduce",
+        "weights",
+        "data",
+    ]:
         assert cmd in out
 
 

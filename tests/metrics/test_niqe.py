@@ -127,3 +127,19 @@ def test_flat_regions_match_reference_exactly(shared_data, niqe_params):
         / 255
     )
     assert niqe(img) == pytest.approx(reference_niqe(y, niqe_params), abs=1e-9)
+
+
+def test_binary_search_fit_equals_dense_argmin():
+    from srdistill.metrics.niqe import _gamma_table, _nearest_on_grid
+
+    _, r_gam, _, _ = _gamma_table("cpu")
+    rng = np.random.default_rng(3)
+    x = np.concatenate(
+        [
+            rng.uniform(0.0, 0.8, 5000),  # includes values below/above the grid's range
+            (r_gam[:-1].numpy() + r_gam[1:].numpy()) / 2,  # exact midpoints: ties
+        ]
+    )
+    dense = np.argmin((r_gam.numpy()[None, :] - x[:, None]) ** 2, axis=1)
+    got = _nearest_on_grid(r_gam, torch.from_numpy(x)).numpy()
+    assert np.array_equal(got, dense)
