@@ -14,7 +14,7 @@ from srdistill.cli import main
 from srdistill.data.datasets import load_benchmark
 from srdistill.engine.checkpoint import load_module
 from srdistill.models import SRResNet
-from tests.conftest import tiny_config
+from tests.conftest import REPO, tiny_config
 
 
 @pytest.fixture
@@ -340,3 +340,13 @@ def test_weights_list_and_vgg19_download_from_mirror(tmp_path, monkeypatch, caps
     fake.write_bytes(b"wrong")
     assert main(["weights", "vgg19", "--url", fake.as_uri()]) == 2
     assert "wrong checksum" in one_line_error(capsys)
+
+
+def test_config_prints_resolved_values(capsys):
+    cfg = str(REPO / "configs/self_distill/srresnet32_exit8.yaml")
+    assert main(["config", cfg, "--preset", "quick", "-o", "train.steps=7"]) == 0
+    resolved = yaml.safe_load(capsys.readouterr().out)
+    assert resolved["train"]["steps"] == 7 and resolved["model"]["num_features"] == 32
+    assert resolved["data"]["train"] == ["T91", "BSD200"]
+    assert main(["config", "-o", "trian.steps=1"]) == 2
+    assert "did you mean 'train'" in one_line_error(capsys)

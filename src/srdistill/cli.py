@@ -47,6 +47,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from srdistill.config import load_config
+
+    cfg = load_config(args.config, args.preset, args.override)
+    print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
+    return 0
+
+
 def _parse_sets(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
@@ -345,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     t.set_defaults(func=_cmd_train)
+
+    c = sub.add_parser("config", help="print the resolved config (defaults, preset, overrides)")
+    c.add_argument("config", nargs="?", help="config YAML (default: only the defaults)")
+    c.add_argument("--preset")
+    c.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE")
+    c.set_defaults(func=_cmd_config)
 
     e = sub.add_parser("eval", help="PSNR/SSIM of a model, exit or bicubic on test sets")
     e.add_argument("checkpoint", nargs="?", help="run folder, checkpoint folder or .safetensors")
