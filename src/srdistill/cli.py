@@ -319,14 +319,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_override_option(parser: argparse.ArgumentParser, what: str) -> None:
+def _add_override_option(parser: argparse.ArgumentParser, scope: str = "") -> None:
     parser.add_argument(
         "-o",
         "--override",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help=f"override a config key{what}, e.g. -o train.steps=1000 (repeatable)",
+        help=f"override a config key{scope}, e.g. -o train.steps=1000 (repeatable)",
     )
 
 
@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train from a YAML config (or --resume a run folder)")
     t.add_argument("config", help="config YAML, or a run folder with --resume")
-    _add_override_option(t, "")
+    _add_override_option(t)
     t.add_argument("--preset", help="a preset from the config's presets (e.g. quick, paper)")
     t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
@@ -363,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="print the resolved config (defaults, preset, overrides)")
     c.add_argument("config", nargs="?", help="config YAML (default: only the defaults)")
     c.add_argument("--preset")
-    _add_override_option(c, "")
+    _add_override_option(c)
     c.set_defaults(func=_cmd_config)
 
     e = sub.add_parser("eval", help="PSNR/SSIM of a model, exit or bicubic on test sets")
@@ -428,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; mean and spread")
     r.add_argument("--out", default="reproduce", help="folder for runs, tables and figures")
     r.add_argument("--sets", help="comma-separated test sets (default: the four standard)")
-    _add_override_option(r, " in every run (e.g. mutual.vgg_weights=random)")
+    _add_override_option(r, " in every run")
     r.set_defaults(func=_cmd_reproduce)
 
     w = sub.add_parser("weights", help="list or download the weight files metrics/losses use")
