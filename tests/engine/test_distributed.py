@@ -17,7 +17,7 @@ from tests.conftest import tiny_config
 
 # On CPU each rank's BatchNorm sees only its half of the batch (PyTorch's SyncBatchNorm is
 # GPU-only), so per-step losses differ slightly from the single-process run.
-LOSS_RTOL = 0.05
+LOSS_RTOL = 0.01  # measured: at most 0.04% over 6 steps (tiny model, batch 8)
 
 
 def torchrun(cfg_path: Path, *extra: str) -> subprocess.CompletedProcess:
