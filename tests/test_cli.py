@@ -60,6 +60,8 @@ def test_train_with_override_and_resume_run_folder(tmp_path, image_dirs, capsys)
     assert json.loads((run / "status.json").read_text())["step"] == 2
     assert main(["train", str(run), "--resume", "-o", "train.steps=4"]) == 0
     assert json.loads((run / "status.json").read_text())["step"] == 4
+    assert main(["train", str(run), "--resume", "--preset", "quick"]) == 2
+    assert "--preset applies to a config file" in one_line_error(capsys)
     assert main(["train", str(cfg), "-o", "train.stpes=2"]) == 2
     assert "did you mean 'train.steps'" in one_line_error(capsys)
 

@@ -69,6 +69,7 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
         "mutual.vgg_weights=random",
         "mutual.content_layer=relu1_2",
         "mutual.disc_features=8",
+        "mutual.members=3",
     ]
     args = ["reproduce", "paper-b-2", "--out", str(out), "--sets", str(big)]
     assert main(args + [x for o in overrides for x in ("-o", o)]) == 0
@@ -78,3 +79,6 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
     for mode in ["independent", "ml", "ml_soft"]:
         assert (out / "runs" / "quick" / f"x4_{mode}_seed0" / "status.json").exists()
     assert (out / "runs" / "quick" / "pretrain_srresnet32_x4_seed0").is_dir()
+    rows = list(csv.DictReader((out / "paper-b-2_quick.csv").open()))
+    ml = [r for r in rows if r["column"] == "ML" and r["metric"] == "psnr"]
+    assert ml and ml[0]["n"] == "3"  # every member of the run is scored

@@ -29,15 +29,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if source.is_dir():
         if not args.resume:
             raise SrdistillError(f"{source} is a run folder; add --resume to continue it")
-        cfg = load_run_config(source)
-        if args.override or args.preset:
-            from srdistill.config import config_from_dict, parse_override
-            from srdistill.config import deep_merge as merge
-
-            raw = cfg.to_dict()
-            for text in args.override:
-                raw = merge(raw, parse_override(text))
-            cfg = config_from_dict(raw)
+        if args.preset:
+            raise SrdistillError(
+                f"--preset applies to a config file; the run folder {source} already holds "
+                "its resolved config (change keys with -o instead)"
+            )
+        cfg = load_config(None, None, args.override, base=load_run_config(source).to_dict())
         cfg.output_dir, cfg.name = str(source.parent), source.name
     else:
         cfg = load_config(source, args.preset, args.override)
@@ -88,18 +85,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 raise SrdistillError(f"{args.checkpoint} is not a cohort; drop --member")
         else:
             members = [int(args.member) if args.member is not None else None]
-        probe = load_sr_model(args.checkpoint, member=members[0], scale=args.scale)
-        scale = probe.scale
-        if args.exit == "all":
-            exits = getattr(probe.full, "exit_blocks", [None])
-        else:
-            exits = [int(args.exit) if args.exit else None]
         for member in members:
+            loaded = load_sr_model(args.checkpoint, member=member, scale=args.scale, device=device)
+            scale = loaded.scale
+            if args.exit == "all":
+                exits = getattr(loaded.full, "exit_blocks", [None])
+            else:
+                exits = [int(args.exit) if args.exit else None]
             for k in exits:
-                loaded = load_sr_model(
-                    args.checkpoint, exit_block=k, member=member, scale=scale, device=device
-                )
-                models.append((loaded.label, loaded.network))
+                at_exit = loaded.at_exit(k)
+                models.append((at_exit.label, at_exit.network))
         notes = run_notes(args.checkpoint)
     if args.with_bicubic and args.model != "bicubic":
         models.insert(0, ("bicubic", bicubic_upscaler(scale)))
@@ -205,7 +200,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         exits = sorted({args.exit, exits[-1]} - {None}) or [None]
     profiles = []
     for k in exits:
-        loaded = load_sr_model(args.checkpoint, exit_block=k, member=args.member)
+        loaded = center.at_exit(k)
         profiles.append(profile_network(loaded.network, loaded.label, size, device, args.repeats))
     table = f"Device: {device}\n" + profile_table(profiles, profiles[-1], size)
     print(table)

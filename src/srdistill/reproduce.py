@@ -21,7 +21,7 @@ from srdistill.config import load_config
 from srdistill.data.catalog import TEST_SETS
 from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import atomic_write_bytes
-from srdistill.deploy.loading import load_sr_model
+from srdistill.deploy.loading import cohort_members, load_sr_model
 from srdistill.engine.trainer import train
 from srdistill.errors import ConfigError, DataError
 from srdistill.eval.evaluate import (
@@ -43,7 +43,7 @@ class Column:
     label: str
     config: str  # relative to the configs folder
     exit_block: int | None = None
-    members: int = 0  # > 0: a cohort; the column is the mean over its members
+    cohort: bool = False  # the column is the mean over the run's members
     needs: str | None = None  # config of a run that must exist first (pixel pretraining)
 
 
@@ -66,7 +66,7 @@ _A_EXITS = {
 def _cohort(scale: int) -> tuple[Column, ...]:
     pre = f"mutual/pretrain_srresnet32_x{scale}.yaml"
     return tuple(
-        Column(label, f"mutual/x{scale}_{mode}.yaml", members=2, needs=pre)
+        Column(label, f"mutual/x{scale}_{mode}.yaml", cohort=True, needs=pre)
         for label, mode in (("Indep.", "independent"), ("ML", "ml"), ("ML*", "ml_soft"))
     )
 
@@ -186,7 +186,7 @@ def reproduce(
     present, missing = [], []
     for s in sets:
         try:
-            load_benchmark(s, table.scale, 1)
+            load_benchmark(s, table.scale)  # cached: evaluation reuses it
             present.append(s)
         except DataError:
             missing.append(s)
@@ -204,12 +204,12 @@ def reproduce(
                 extra = [f"mutual.init_from={pre}"]
             run_dir = _run(col.config, preset, seed, runs_dir, overrides, config_dir, extra)
             run_dirs[col.label].append(run_dir)
-            members = range(col.members) if col.members else [None]
+            members = cohort_members(run_dir) if col.cohort else [None]
             for member in members:
                 loaded = load_sr_model(
                     run_dir, exit_block=col.exit_block, member=member, scale=table.scale
                 )
-                if seed == 0 and member in (None, 0):
+                if seed == 0 and member == members[0]:
                     networks_seed0[col.label] = loaded.network
                 result = evaluate(
                     loaded.network,
@@ -305,7 +305,7 @@ def _markdown(
         "",
         f"Preset `{preset}`, x{table.scale}, {seeds} seed(s); cells are mean ± standard "
         "deviation over seeds"
-        + (" and cohort members" if any(c.members for c in table.columns) else "")
+        + (" and cohort members" if any(c.cohort for c in table.columns) else "")
         + "; links go to the run folders.",
         "",
     ]

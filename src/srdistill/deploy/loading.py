@@ -21,6 +21,27 @@ class LoadedModel:
     scale: int
     source: Path
     full: nn.Module  # the whole stored network (e.g. the multi-exit model)
+    member: int | None = None
+
+    def at_exit(self, exit_block: int | None) -> LoadedModel:
+        """The network of one exit (None: the center), taken from the loaded model."""
+        full = self.full
+        name = f"{type(full).__name__}-{full.num_blocks}"
+        if isinstance(full, MultiExitSRResNet):
+            k = exit_block if exit_block is not None else full.num_blocks
+            if k not in full.exit_blocks:
+                raise CheckpointError(
+                    f"{self.source} has no exit {k}; its exits are {full.exit_blocks}"
+                )
+            net = full.extract_exit(k)  # a plain SRResNet-k: the same output, only k blocks
+            label = f"exit{k} of {name}"
+        else:
+            if exit_block is not None and exit_block != full.num_blocks:
+                raise CheckpointError(f"{self.source} is a plain {name} with no exit {exit_block}")
+            net, label = full, name
+        if self.member is not None:
+            label = f"member {self.member}: {label}"
+        return LoadedModel(net.eval(), label, self.scale, self.source, full, self.member)
 
 
 def find_weights(path: str | Path, member: int | None = None) -> Path:
@@ -91,17 +112,4 @@ def load_sr_model(
             f"{weights} is a x{full.scale} model but x{scale} was asked; "
             f"pass --scale {full.scale} or use a x{scale} checkpoint"
         )
-    name = f"{type(full).__name__}-{full.num_blocks}"
-    if isinstance(full, MultiExitSRResNet):
-        k = exit_block if exit_block is not None else full.num_blocks
-        if k not in full.exit_blocks:
-            raise CheckpointError(f"{weights} has no exit {k}; its exits are {full.exit_blocks}")
-        net = full.extract_exit(k)  # a plain SRResNet-k: the same output, only k blocks
-        label = f"exit{k} of {name}"
-    else:
-        if exit_block is not None and exit_block != full.num_blocks:
-            raise CheckpointError(f"{weights} is a plain {name} with no exit {exit_block}")
-        net, label = full, name
-    if member is not None:
-        label = f"member {member}: {label}"
-    return LoadedModel(net.eval(), label, full.scale, weights, full)
+    return LoadedModel(full, "", full.scale, weights, full, member).at_exit(exit_block)
