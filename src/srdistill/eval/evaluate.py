@@ -81,7 +81,10 @@ def _ma(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
 
     try:
         return ma_score(sr, scale)
-    except MetricUnavailable:
+    except MetricUnavailable:  # no model file here: reported by unavailable_metrics
+        return float("nan")
+    except ValueError as exc:  # too small for the features: not scored
+        log.warning("Ma not computed: %s", exc)
         return float("nan")
 
 
@@ -99,13 +102,17 @@ def unavailable_metrics(metrics: Sequence[str]) -> dict[str, str]:
     from srdistill.metrics.niqe import find_params_file
     from srdistill.metrics.perceptual import ma_unavailable_reason
 
-    # ma_score always raises in this version (see metrics/perceptual.py), and PI needs Ma.
-    out = {m: ma_unavailable_reason() for m in metrics if m in ("ma", "pi")}
+    out: dict[str, str] = {}
+    reason = ma_unavailable_reason()
+    if reason is not None:  # PI needs Ma
+        out.update({m: reason for m in metrics if m in ("ma", "pi")})
     if "niqe" in metrics:
         try:
             find_params_file()
         except CheckpointError as exc:
             out["niqe"] = str(exc)
+            if "pi" in metrics:
+                out["pi"] = str(exc)
     return out
 
 

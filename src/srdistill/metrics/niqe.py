@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from srdistill.errors import CheckpointError
-from srdistill.ops.color import rgb_to_y
+from srdistill.ops.color import luma_8bit
 from srdistill.ops.imresize import imresize
 
 PARAMS_FILE = "niqe_pris_params.npz"
@@ -196,16 +196,7 @@ def niqe(
     ``crop_border`` pixels (the scale) removed from each side. ``y_channel=False`` scores
     the MATLAB-style grey conversion of RGB (0.299 R + 0.587 G + 0.114 B), rounded too.
     """
-    x = (img.detach().to(torch.float64).clamp(0, 1) * 255).round() / 255
-    if x.shape[0] == 3:
-        if y_channel:
-            luma = rgb_to_y(x)[0] * 255
-        else:
-            weights = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64, device=x.device)
-            luma = (x * weights.view(3, 1, 1)).sum(0) * 255
-    else:
-        luma = x[0] * 255
-    luma = luma.round()
+    luma = luma_8bit(img, y_channel)
     if crop_border > 0:
         luma = luma[crop_border:-crop_border, crop_border:-crop_border]
     return niqe_of_luma(luma, params, block_size)

@@ -1,10 +1,9 @@
 """Ma et al. 2017 score and the Perceptual Index (PIRM 2018): PI = ((10 - Ma) + NIQE) / 2.
 
-Ma's metric regresses image quality from three groups of hand-crafted features with
-random forests trained by its authors; the trained model is a file from the public
-release (github.com/chaoma99/sr-metric, ``model.mat``). It is not on these machines, and
-srdistill does not yet contain Ma's feature extraction, so ``ma`` and ``pi`` are reported
-as unavailable with the reason, never estimated.
+Ma's metric regresses image quality from hand-crafted features with random forests
+trained by its authors (srdistill.metrics.ma). The trained model is a file from the
+public release (github.com/chaoma99/sr-metric, ``model.mat``); when it is not found,
+``ma`` and ``pi`` are reported as unavailable with the reason, never estimated.
 """
 
 from __future__ import annotations
@@ -14,30 +13,55 @@ from pathlib import Path
 
 import torch
 
+from srdistill.ops.color import luma_8bit
+
 MA_MODEL_URL = "https://github.com/chaoma99/sr-metric"
+MA_MODEL_FILE = "ma_model.mat"
 
 
 class MetricUnavailable(RuntimeError):
     """A metric cannot be computed here; the message says why."""
 
 
-def find_ma_model() -> Path | None:
-    path = os.environ.get("SRDISTILL_MA_MODEL")
-    return Path(path) if path and Path(path).is_file() else None
+def find_ma_model(path: str | Path | None = None) -> Path | None:
+    """``path``, $SRDISTILL_MA_MODEL, or <data root>/weights/ma_model.mat, if it exists."""
+    from srdistill.data.catalog import data_roots
+
+    candidates = [Path(path)] if path else []
+    if os.environ.get("SRDISTILL_MA_MODEL"):
+        candidates.append(Path(os.environ["SRDISTILL_MA_MODEL"]))
+    candidates += [root / "weights" / MA_MODEL_FILE for root in data_roots()]
+    return next((c for c in candidates if c.is_file()), None)
 
 
-def ma_unavailable_reason() -> str:
+def ma_unavailable_reason() -> str | None:
+    """Why Ma (and hence PI) cannot be computed here, or None when it can."""
     if find_ma_model() is None:
         return (
-            f"Ma et al. 2017 model file not found (set SRDISTILL_MA_MODEL to model.mat from "
-            f"{MA_MODEL_URL}); Ma and PI are not reported"
+            f"Ma et al. 2017 model file not found (put model.mat from {MA_MODEL_URL} at "
+            f"<data root>/weights/{MA_MODEL_FILE} or set SRDISTILL_MA_MODEL); Ma and PI are "
+            f"not reported"
         )
-    return "Ma et al. 2017 feature extraction is not implemented in this version of srdistill"
+    return None
 
 
-def ma_score(img: torch.Tensor, crop_border: int = 0) -> float:
-    """Ma et al. 2017 no-reference SR score (higher is better); raises MetricUnavailable."""
-    raise MetricUnavailable(ma_unavailable_reason())
+def ma_score(
+    img: torch.Tensor, crop_border: int = 0, *, y_channel: bool = True, model: str | Path | None = None
+) -> float:
+    """Ma et al. 2017 score (higher is better) of a float RGB CHW image in [0, 1].
+
+    Conventions as PIRM 2018: Y channel of YCbCr at 8-bit levels, ``crop_border`` (the
+    scale) pixels removed from each side. Raises MetricUnavailable without the model file.
+    """
+    from srdistill.metrics.ma import ma_of_luma
+
+    path = find_ma_model(model)
+    if path is None:
+        raise MetricUnavailable(ma_unavailable_reason() or "Ma model file not found")
+    luma = luma_8bit(img, y_channel)
+    if crop_border > 0:
+        luma = luma[crop_border:-crop_border, crop_border:-crop_border]
+    return ma_of_luma(luma, path)
 
 
 def perceptual_index(niqe_value: float, ma_value: float) -> float:

@@ -50,3 +50,19 @@ def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
     dim = _channel_dim(x)
     w = _RGB_TO_YCBCR[0].to(device=x.device, dtype=x.dtype).view(3, 1, 1)
     return ((x * w).sum(dim=dim, keepdim=True) + 16.0) / 255.0
+
+
+def luma_8bit(img: torch.Tensor, y_channel: bool = True) -> torch.Tensor:
+    """A float RGB (or grey) CHW image in [0, 1] as MATLAB's no-reference metrics see it:
+    rounded to 8 bits, then the Y of YCbCr (or, with ``y_channel=False``, the grey
+    0.299 R + 0.587 G + 0.114 B), rounded again; a 2-D float64 tensor on the 0-255 scale."""
+    x = (img.detach().to(torch.float64).clamp(0, 1) * 255).round() / 255
+    if x.shape[0] == 3:
+        if y_channel:
+            luma = rgb_to_y(x)[0] * 255
+        else:
+            weights = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64, device=x.device)
+            luma = (x * weights.view(3, 1, 1)).sum(0) * 255
+    else:
+        luma = x[0] * 255
+    return luma.round()
