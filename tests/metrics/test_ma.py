@@ -161,7 +161,10 @@ def walk(struct: dict, x: np.ndarray) -> float:
         k = 0
         while struct["nodestatus"][k, t] != -1:
             f = int(struct["mbest"][k, t]) - 1
-            k = int(struct["lDau"][k, t] if x[f] <= struct["upper"][k, t] else struct["rDau"][k, t]) - 1
+            k = (
+                int(struct["lDau"][k, t] if x[f] <= struct["upper"][k, t] else struct["rDau"][k, t])
+                - 1
+            )
         preds.append(struct["avnode"][k, t])
     return float(np.mean(preds))
 
@@ -240,7 +243,9 @@ def test_with_a_model_eval_reports_ma_and_pi(tmp_path, monkeypatch, shared_data)
     result = evaluate(bicubic_upscaler(2), [str(folder)], 2, metrics=["niqe", "ma", "pi"])
     row = result.rows[0]
     assert unavailable_metrics(["ma", "pi"]) == {}
-    assert math.isfinite(row["ma"]) and row["pi"] == pytest.approx(perceptual_index(row["niqe"], row["ma"]))
+    assert math.isfinite(row["ma"]) and row["pi"] == pytest.approx(
+        perceptual_index(row["niqe"], row["ma"])
+    )
     # The same score straight from the features of the SR image's Y channel, cropped by
     # the scale (PIRM's convention).
     from srdistill.data.datasets import load_benchmark

@@ -232,12 +232,16 @@ def global_frequency_features(luma: torch.Tensor) -> torch.Tensor:
     bands = _divisive_normalisation(pyramid.bands)
     n_or = len(pyramid.bands[0])
     feats = [ggd_shape(b.reshape(-1)) for b in bands]
-    feats += [ggd_shape(torch.cat([bands[o].reshape(-1), bands[o + n_or].reshape(-1)])) for o in range(n_or)]
-    hp = pyramid.highpass
-    feats += [_ssim_unit_range(imresize(b[None, None], size=(hp.shape[0], hp.shape[1]))[0, 0], hp) for b in bands]
     feats += [
-        _ssim_unit_range(bands[i], bands[j]) for i in range(n_or) for j in range(i + 1, n_or)
+        ggd_shape(torch.cat([bands[o].reshape(-1), bands[o + n_or].reshape(-1)]))
+        for o in range(n_or)
     ]
+    hp = pyramid.highpass
+    feats += [
+        _ssim_unit_range(imresize(b[None, None], size=(hp.shape[0], hp.shape[1]))[0, 0], hp)
+        for b in bands
+    ]
+    feats += [_ssim_unit_range(bands[i], bands[j]) for i in range(n_or) for j in range(i + 1, n_or)]
     return torch.stack([torch.as_tensor(f, dtype=torch.float64) for f in feats])
 
 
@@ -246,7 +250,9 @@ def ma_features(luma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     if luma.dim() != 2:
         raise ValueError(f"ma_features needs a 2-D image, got shape {tuple(luma.shape)}")
     if min(luma.shape) < 64:
-        raise ValueError(f"image {tuple(luma.shape)} is too small for Ma's features (64x64 at least)")
+        raise ValueError(
+            f"image {tuple(luma.shape)} is too small for Ma's features (64x64 at least)"
+        )
     luma = luma.to(torch.float64)
     scales = _gaussian_pyramid(luma / 255.0)
     local = torch.cat([local_frequency_features(s) for s in scales])
@@ -332,7 +338,17 @@ def _forest_from_struct(struct: dict) -> RegressionForest:
         value=matrix("avnode").astype(np.float64),
         coef=coef if coef is not None and coef.size >= 2 else None,
     )
-    shapes = {a.shape for a in (forest.left, forest.right, forest.status, forest.threshold, forest.feature, forest.value)}
+    shapes = {
+        a.shape
+        for a in (
+            forest.left,
+            forest.right,
+            forest.status,
+            forest.threshold,
+            forest.feature,
+            forest.value,
+        )
+    }
     if len(shapes) != 1:
         raise ValueError(f"forest arrays differ in shape: {sorted(shapes)}")
     return forest

@@ -46,7 +46,11 @@ def ma_unavailable_reason() -> str | None:
 
 
 def ma_score(
-    img: torch.Tensor, crop_border: int = 0, *, y_channel: bool = True, model: str | Path | None = None
+    img: torch.Tensor,
+    crop_border: int = 0,
+    *,
+    y_channel: bool = True,
+    model: str | Path | None = None,
 ) -> float:
     """Ma et al. 2017 score (higher is better) of a float RGB CHW image in [0, 1].
 

@@ -66,7 +66,9 @@ def _real_ifft(spectrum: torch.Tensor) -> torch.Tensor:
     return torch.fft.ifft2(torch.fft.ifftshift(spectrum)).real
 
 
-def steerable_pyramid(image: torch.Tensor, levels: int = 2, orientations: int = 6) -> SteerablePyramid:
+def steerable_pyramid(
+    image: torch.Tensor, levels: int = 2, orientations: int = 6
+) -> SteerablePyramid:
     """Decompose a 2-D image (float) into a steerable pyramid; computed in float64."""
     if image.dim() != 2:
         raise ValueError(f"steerable_pyramid needs a 2-D image, got shape {tuple(image.shape)}")
@@ -85,8 +87,8 @@ def steerable_pyramid(image: torch.Tensor, levels: int = 2, orientations: int = 
     lo = spectrum * _lookup(log_rad, yi_rcos, float(x_rcos[0]), step)
 
     order = orientations - 1
-    const = (2 ** (2 * order)) * math.factorial(order) ** 2 / (
-        orientations * math.factorial(2 * order)
+    const = (
+        (2 ** (2 * order)) * math.factorial(order) ** 2 / (orientations * math.factorial(2 * order))
     )
     n = _ANGLE_LUT_SIZE
     x_cos = math.pi * torch.arange(-(2 * n + 1), n + 2, dtype=torch.float64) / n
