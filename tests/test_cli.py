@@ -225,6 +225,24 @@ def test_eval_niqe_and_unavailable_pi(shared_data, monkeypatch, tmp_path, capsys
     assert summary["pi"] != summary["pi"]  # NaN: never estimated
 
 
+def test_eval_with_a_ma_model_reports_ma_pi_and_the_caveat(
+    shared_data, monkeypatch, tmp_path, capsys
+):
+    from tests.metrics.test_ma import write_model
+
+    monkeypatch.setenv("SRDISTILL_DATA", str(shared_data))
+    write_model(tmp_path / "model.mat")
+    monkeypatch.setenv("SRDISTILL_MA_MODEL", str(tmp_path / "model.mat"))
+    args = ["eval", "--model", "bicubic", "--scale", "4", "--sets", "Set5", "--max-images", "1"]
+    assert main([*args, "--metrics", "psnr,niqe,ma,pi", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "unavailable" not in out and "not yet compared with the MATLAB release" in out
+    result = json.loads((tmp_path / "out" / "eval_summary.json").read_text())
+    summary = result["bicubic"]["sets"]["Set5"]
+    assert summary["pi"] == pytest.approx(((10 - summary["ma"]) + summary["niqe"]) / 2)
+    assert any("Ma and PI" in note for note in json.dumps(result).split('"'))
+
+
 def test_eval_cohort_member(tmp_path, image_dirs, capsys):
     from tests.methods.test_mutual_gan import cohort_config
 

@@ -115,6 +115,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                     progress=True,
                 )
             )
+    from srdistill.metrics.perceptual import ma_notes
+
+    notes = [*notes, *ma_notes(metrics)]
     for note in notes:
         print(f"NOTE: {note}")
     print(f"x{scale}, Y channel, {scale}-pixel border cropped")
@@ -237,7 +240,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _cmd_weights(args: argparse.Namespace) -> int:
     from srdistill.metrics.niqe import PARAMS_URL, find_params_file
-    from srdistill.metrics.perceptual import MA_MODEL_URL, find_ma_model
+    from srdistill.metrics.perceptual import MA_MODEL_FILE, MA_MODEL_URL, find_ma_model
     from srdistill.models import vgg
 
     if args.action == "vgg19":
@@ -256,7 +259,11 @@ def _cmd_weights(args: argparse.Namespace) -> int:
             f"weights vgg19` or put {vgg.VGG19_FILE} in {vgg.hub_checkpoint_dir()})",
         ),
         ("NIQE pristine model", niqe_path),
-        ("Ma et al. 2017 model", find_ma_model() or f"missing ({MA_MODEL_URL})"),
+        (
+            "Ma et al. 2017 model",
+            find_ma_model()
+            or f"missing (model.mat from {MA_MODEL_URL} as <data root>/weights/{MA_MODEL_FILE})",
+        ),
     ]
     for name, where in rows:
         print(f"{name}: {where}")

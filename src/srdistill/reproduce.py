@@ -33,6 +33,7 @@ from srdistill.eval.evaluate import (
 )
 from srdistill.eval.figures import side_by_side
 from srdistill.eval.tables import fmt
+from srdistill.metrics.perceptual import ma_notes
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
@@ -233,7 +234,7 @@ def reproduce(
     )
     out.mkdir(parents=True, exist_ok=True)
     md_path = out / f"{table_name}_{preset}.md"
-    notes = _notes(run_dirs)
+    notes = _notes(run_dirs) + ma_notes(table.metrics)
     figures = _figures(table, present, networks_seed0, out, table_name, preset)
     markdown = _markdown(
         table,

@@ -19,6 +19,16 @@ MA_MODEL_URL = "https://github.com/chaoma99/sr-metric"
 MA_MODEL_FILE = "ma_model.mat"
 
 
+def ma_notes(metrics: list[str] | tuple[str, ...]) -> list[str]:
+    """The caveat that goes beside Ma/PI numbers wherever they are reported."""
+    if not {"ma", "pi"} & set(metrics) or find_ma_model() is None:
+        return []
+    return [
+        "Ma and PI come from srdistill's port of Ma et al. 2017 with the authors' model, not "
+        "yet compared with the MATLAB release (docs/metrics.md)"
+    ]
+
+
 class MetricUnavailable(RuntimeError):
     """A metric cannot be computed here; the message says why."""
 
