@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from srdistill.errors import CheckpointError
-from srdistill.metrics.psnr_ssim import _gaussian_filter_valid
+from srdistill.metrics.psnr_ssim import ssim_map_valid
 from srdistill.ops.imresize import imresize
 from srdistill.ops.steerable import steerable_pyramid
 
@@ -213,17 +213,6 @@ def _divisive_normalisation(bands: list[list[torch.Tensor]], guard: int = 16) ->
     return out
 
 
-def _ssim_unit_range(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM (11x11 Gaussian, sigma 1.5, 'valid') with the constants of a [0, 1]
-    data range; the five local moments are filtered together in one separable pass."""
-    c1, c2 = 0.01**2, 0.03**2
-    moments = _gaussian_filter_valid(torch.stack([a, b, a * a, b * b, a * b]))
-    mu_a, mu_b, aa, bb, ab = moments
-    var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
-    num = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
-    return (num / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))).mean()
-
-
 def global_frequency_features(luma: torch.Tensor) -> torch.Tensor:
     """45 steerable-pyramid statistics of an image on the 0-255 scale."""
     pyramid = steerable_pyramid(luma, levels=2, orientations=6)
@@ -235,12 +224,19 @@ def global_frequency_features(luma: torch.Tensor) -> torch.Tensor:
         for o in range(n_or)
     ]
     hp = pyramid.highpass
+    # SSIM with the constants of a [0, 1] data range, as the reference computes it.
     feats += [
-        _ssim_unit_range(imresize(b[None, None], size=(hp.shape[0], hp.shape[1]))[0, 0], hp)
+        ssim_map_valid(
+            imresize(b[None, None], size=(hp.shape[0], hp.shape[1]))[0, 0], hp, 1.0
+        ).mean()
         for b in bands
     ]
-    feats += [_ssim_unit_range(bands[i], bands[j]) for i in range(n_or) for j in range(i + 1, n_or)]
-    return torch.stack([torch.as_tensor(f, dtype=torch.float64) for f in feats])
+    feats += [
+        ssim_map_valid(bands[i], bands[j], 1.0).mean()
+        for i in range(n_or)
+        for j in range(i + 1, n_or)
+    ]
+    return torch.stack(feats)
 
 
 def ma_features(luma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -309,17 +305,15 @@ class MaModel:
         return float(np.dot(np.concatenate([[1.0], preds]), self.linear))
 
 
-def _field(struct: dict, *names: str) -> np.ndarray:
+def _field(struct: dict, name: str) -> np.ndarray:
+    """A struct field by case-insensitive name (KeyError when absent)."""
     lower = {k.lower(): v for k, v in struct.items()}
-    for name in names:
-        if name.lower() in lower:
-            return np.asarray(lower[name.lower()])
-    raise KeyError(names[0])
+    return np.asarray(lower[name.lower()])
 
 
 def _forest_from_struct(struct: dict) -> RegressionForest:
-    def matrix(*names: str) -> np.ndarray:
-        a = _field(struct, *names)
+    def matrix(name: str) -> np.ndarray:
+        a = _field(struct, name)
         return a.reshape(a.shape[0], -1) if a.ndim >= 1 else a.reshape(1, 1)
 
     coef = None

@@ -70,6 +70,18 @@ def _gaussian_filter_valid(x: torch.Tensor) -> torch.Tensor:
     return sum(rows[..., :, j : w - n + 1 + j] * g[j] for j in range(n))
 
 
+def ssim_map_valid(a: torch.Tensor, b: torch.Tensor, data_range: float) -> torch.Tensor:
+    """The SSIM map of two same-shape images (filtered over the last two dimensions):
+    11x11 Gaussian window (sigma 1.5), 'valid' positions, K1 = 0.01, K2 = 0.03. The five
+    local moments are filtered together in one separable pass."""
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_a, mu_b, aa, bb, ab = _gaussian_filter_valid(torch.stack([a, b, a * a, b * b, a * b]))
+    var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
+
+
 def ssim(
     sr: torch.Tensor, hr: torch.Tensor, crop_border: int = 0, y_channel: bool = True
 ) -> torch.Tensor:
@@ -82,14 +94,6 @@ def ssim(
     _check_pair(sr, hr)
     a = to_metric_space(sr, crop_border, y_channel)
     b = to_metric_space(hr, crop_border, y_channel)
-    filt = _gaussian_filter_valid
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mu_a, mu_b = filt(a), filt(b)
-    var_a = filt(a * a) - mu_a**2
-    var_b = filt(b * b) - mu_b**2
-    cov = filt(a * b) - mu_a * mu_b
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
-        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
-    )
+    ssim_map = ssim_map_valid(a, b, data_range=255.0)
     value = ssim_map.flatten(1).mean(dim=1)
     return value[0] if sr.dim() == 3 else value
