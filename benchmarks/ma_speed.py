@@ -1,7 +1,8 @@
 """Ma et al. 2017 cost per image: feature extraction on BSD100 (split into its three
-groups) and the forests' prediction, timed on a stand-in forest of the release's size
-(3 x 2000 trees; node count per tree set by --nodes) because the authors' model file is
-not on this machine. The stand-in's predictions mean nothing; only its time does.
+groups) and the forests' prediction, timed on stand-in forests of the release's size
+(3 x 2000 full binary trees of --depth levels, built as the tests build theirs) because
+the authors' model file is not on this machine. The stand-ins' predictions mean nothing;
+only their time does.
 
 Usage (from the repository root): .venv/bin/python benchmarks/ma_speed.py [--images 10]
 """
@@ -13,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -22,25 +22,7 @@ from srdistill.data.datasets import load_image_set  # noqa: E402
 from srdistill.data.io import to_tensor  # noqa: E402
 from srdistill.metrics import ma  # noqa: E402
 from srdistill.ops.color import luma_8bit  # noqa: E402
-
-
-def stand_in_forest(n_features: int, trees: int, depth: int, seed: int) -> ma.RegressionForest:
-    rng = np.random.default_rng(seed)
-    nodes = 2 ** (depth + 1) - 1
-    inner = 2**depth - 1
-    left = np.zeros((nodes, trees), dtype=np.int64)
-    right = np.zeros((nodes, trees), dtype=np.int64)
-    status = np.full((nodes, trees), -1, dtype=np.int64)
-    k = np.arange(inner)
-    left[:inner], right[:inner], status[:inner] = (2 * k + 2)[:, None], (2 * k + 3)[:, None], -3
-    return ma.RegressionForest(
-        left=left,
-        right=right,
-        status=status,
-        threshold=rng.normal(size=(nodes, trees)),
-        feature=rng.integers(1, n_features + 1, size=(nodes, trees)),
-        value=rng.uniform(0, 10, size=(nodes, trees)),
-    )
+from tests.metrics.test_ma import random_forest_struct  # noqa: E402
 
 
 def main() -> None:
@@ -64,7 +46,10 @@ def main() -> None:
         spatial = torch.cat([ma.spatial_features(s) for s in scales])
         timings["spatial"] += time.perf_counter() - t
         features.append((local, glob, spatial))
-    forests = [stand_in_forest(n, 2000, args.depth, i) for i, n in enumerate(ma.FEATURE_SIZES)]
+    forests = [
+        ma._forest_from_struct(random_forest_struct(n, 2000, args.depth, seed=i))
+        for i, n in enumerate(ma.FEATURE_SIZES)
+    ]
     t = time.perf_counter()
     for feats in features:
         for forest, v in zip(forests, feats, strict=True):
