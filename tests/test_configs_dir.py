@@ -11,7 +11,8 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_every_shipped_config_and_preset_validates(path):
     presets = (yaml.safe_load(path.read_text()) or {}).get("presets", {})
-    assert {"quick", "paper"} <= set(presets), "each experiment has quick and paper presets"
+    small = "study" if path.parent.name.startswith("study") else "quick"
+    assert {small, "paper"} <= set(presets), f"each experiment has {small} and paper presets"
     for preset in [None, *presets]:
         load_config(path, preset)
 

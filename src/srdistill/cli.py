@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from srdistill.errors import SrdistillError
+from srdistill.errors import ConfigError, SrdistillError
 
 log = logging.getLogger("srdistill")
 
@@ -232,7 +232,31 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from srdistill.reproduce import reproduce
 
     sets = _parse_sets(args.sets) if args.sets else None
-    path = reproduce(args.table, args.preset, args.seeds, Path(args.out), sets, args.override)
+    if args.table == "study-a":
+        from srdistill.reproduce.study_a import study_a
+
+        path = study_a(
+            args.preset or "study",
+            args.seeds,
+            Path(args.out or "runs/study_a"),
+            Path(args.records) if args.records else None,
+            sets,
+            args.override,
+            train_missing=not args.no_train,
+        )
+        print(path.read_text())
+        print(f"wrote {path}, {path.with_name('results.csv')} and the validation plot")
+        return 0
+    if args.preset == "study":
+        raise ConfigError("--preset study belongs to study-a; the paper tables take quick or paper")
+    path = reproduce(
+        args.table,
+        args.preset or "quick",
+        args.seeds,
+        Path(args.out or "reproduce"),
+        sets,
+        args.override,
+    )
     print(path.read_text())
     print(f"wrote {path} and {path.with_suffix('.csv')}")
     return 0
@@ -424,11 +448,25 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--output", required=True)
     ex.set_defaults(func=_cmd_export)
 
-    r = sub.add_parser("reproduce", help="run and tabulate one of the papers' tables")
-    r.add_argument("table", choices=["paper-a-1", "paper-a-2", "paper-b-1", "paper-b-2"])
-    r.add_argument("--preset", choices=["quick", "paper"], default="quick")
+    r = sub.add_parser("reproduce", help="run and tabulate a paper table or a study")
+    r.add_argument("table", choices=["paper-a-1", "paper-a-2", "paper-b-1", "paper-b-2", "study-a"])
+    r.add_argument(
+        "--preset",
+        choices=["quick", "paper", "study"],
+        help="quick (default for tables) | paper | study (default for study-a)",
+    )
     r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; mean and spread")
-    r.add_argument("--out", default="reproduce", help="folder for runs, tables and figures")
+    r.add_argument(
+        "--out", help="folder for runs (tables: reproduce/, tables too; study-a: runs/study_a)"
+    )
+    r.add_argument(
+        "--records",
+        default="docs/results/study_a",
+        help="study-a: folder of committed run records and the tables (empty: keep in --out)",
+    )
+    r.add_argument(
+        "--no-train", action="store_true", help="study-a: tabulate the records there are"
+    )
     r.add_argument("--sets", help="comma-separated test sets (default: the four standard)")
     _add_override_option(r, " in every run")
     r.set_defaults(func=_cmd_reproduce)

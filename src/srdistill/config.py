@@ -51,8 +51,13 @@ class OptimConfig:
     lr: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     weight_decay: float = 0.0
+    # "step": lr *= gamma at each milestone; "cosine": half-cosine from lr to min_lr over
+    # train.steps. Both start with warmup_steps of linear warm-up (0: none).
+    schedule: str = field(default="step", metadata=_choices("step", "cosine"))
     milestones: list[int] = field(default_factory=list)  # steps at which lr *= gamma
     gamma: float = 0.5
+    warmup_steps: int = 0
+    min_lr: float = 0.0
 
 
 @dataclass
@@ -75,10 +80,42 @@ class SelfDistillConfig:
     """Paper A: L = L(center, HR) + sum_k w_k [alpha L(exit, HR) + (1-alpha) L(exit, center)]."""
 
     alpha: float = 0.9
-    exit_weights: list[float] | None = None  # one per side exit; None -> all 1
-    loss: str = field(default="l1", metadata=_choices("l1", "mse"))
+    # Weight per side exit, keyed by the exit's block ({8: 1.0, 16: 0.5}); a list is read in
+    # the order of model.exits. None -> all 1.
+    exit_weights: dict[int, float] | list[float] | None = None
+    loss: str = field(default="l1", metadata=_choices("l1", "mse"))  # the pixel (HR) term
+    # The exit-to-center term; None -> the same kind as ``loss``.
+    distill_loss: str | None = field(default=None, metadata=_choices("l1", "mse"))
     detach_center: bool = False  # True: the center is a fixed teacher for the exits
     feature_weight: float = 0.0  # L2 between exit and center trunk features (BYOT), off
+    # Warm start: a trained plain SRResNet (run folder or .safetensors) with the center's
+    # depth and width is copied into head, body and the center's reconstruction head.
+    init_from: str | None = None
+    # What a side exit's reconstruction head starts from under init_from: a copy of the
+    # teacher's ("teacher") or the fresh initialisation of the seed ("fresh").
+    exit_init: str = field(default="teacher", metadata=_choices("teacher", "fresh"))
+
+
+@dataclass
+class KDConfig:
+    """Teacher-student KD: a student learns from the ground truth and a frozen teacher.
+
+    L = L_pix(student, HR) + output_weight * L_out(student, teacher)
+        + feature_weight * sum over feature_pairs of L_feat(student feat, teacher feat)
+    """
+
+    teacher: str | None = None  # run folder or .safetensors of a trained SRResNet
+    teacher_blocks: int | None = None  # declared teacher depth; checked against the file
+    teacher_features: int | None = None  # declared teacher width; checked against the file
+    pixel_loss: str = field(default="l1", metadata=_choices("l1", "mse"))
+    output_loss: str = field(default="l1", metadata=_choices("l1", "mse"))
+    output_weight: float = 1.0  # DUKD uses 1:1
+    # none | fitnets (L2 after a 1x1 adaptor when widths differ) | fakd (spatial affinity L1)
+    feature: str = field(default="none", metadata=_choices("none", "fitnets", "fakd"))
+    feature_weight: float = 1.0
+    # "student_module:teacher_module" pairs, module names as in named_modules(); empty ->
+    # the last residual block of each.
+    feature_pairs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -104,12 +141,15 @@ class RunConfig:
     output_dir: str = "runs"
     seed: int = 0
     scale: int = 4
-    method: str = field(default="plain", metadata=_choices("plain", "self_distill", "mutual_gan"))
+    method: str = field(
+        default="plain", metadata=_choices("plain", "self_distill", "kd", "mutual_gan")
+    )
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     self_distill: SelfDistillConfig = field(default_factory=SelfDistillConfig)
+    kd: KDConfig = field(default_factory=KDConfig)
     mutual: MutualConfig = field(default_factory=MutualConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,8 +194,18 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             except ConfigError as exc:
                 errors.append(exc)
         raise errors[0]
+    if origin is dict:
+        key_tp, value_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a mapping, got {value!r}")
+        return {
+            _coerce(k, key_tp, f"{key}.{k}"): _coerce(v, value_tp, f"{key}.{k}")
+            for k, v in value.items()
+        }
     if origin is list:
         (item,) = typing.get_args(tp)
+        if isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a list, got {value!r}")
         if not isinstance(value, list):
             value = [value] if not isinstance(value, (dict, tuple)) else list(value)
         return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
@@ -168,6 +218,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             pass
     if tp is int and isinstance(value, int) and not isinstance(value, bool):
         return value
+    if tp is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)  # mapping keys given on the command line
     if tp is bool and isinstance(value, bool):
         return value
     if tp is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -190,7 +242,7 @@ def _build(cls: type, raw: dict, prefix: str = "") -> Any:
             continue
         kwargs[key] = _coerce(value, tp, prefix + key)
         choices = fields[key].metadata.get("choices")
-        if choices and kwargs[key] not in choices:
+        if choices and kwargs[key] is not None and kwargs[key] not in choices:
             raise ConfigError(
                 f"config key '{prefix}{key}' must be one of {', '.join(choices)}; got {value!r}"
             )
@@ -240,10 +292,30 @@ def _validate(cfg: RunConfig) -> RunConfig:
         if bad_exits:
             raise bad(f"model.exits {bad_exits} must lie in 1..{cfg.model.num_blocks - 1}")
         weights = cfg.self_distill.exit_weights
-        if weights is not None and len(weights) != len(set(cfg.model.exits)):
+        if isinstance(weights, list) and len(weights) != len(cfg.model.exits):
             raise bad("self_distill.exit_weights needs one weight per exit in model.exits")
+        if isinstance(weights, dict) and set(weights) != set(cfg.model.exits):
+            raise bad(
+                f"self_distill.exit_weights names exits {sorted(weights)} but model.exits "
+                f"is {sorted(cfg.model.exits)}; give one weight per exit"
+            )
     if not 0.0 <= cfg.self_distill.alpha <= 1.0:
         raise bad("self_distill.alpha must lie in [0, 1]")
+    if cfg.method == "kd":
+        if not cfg.kd.teacher:
+            raise bad("method kd needs kd.teacher: a run folder or .safetensors of a teacher")
+        if cfg.model.arch != "srresnet":
+            raise bad("method kd trains a plain student: set model.arch: srresnet")
+        for pair in cfg.kd.feature_pairs:
+            if pair.count(":") != 1 or not all(pair.split(":")):
+                raise bad(
+                    f"kd.feature_pairs entry {pair!r} must look like "
+                    "'student_module:teacher_module' (e.g. 'body.3:body.15')"
+                )
+    if cfg.optim.warmup_steps < 0 or cfg.optim.warmup_steps >= cfg.train.steps:
+        raise bad("optim.warmup_steps must lie in 0..train.steps-1")
+    if cfg.optim.min_lr < 0 or cfg.optim.min_lr > cfg.optim.lr:
+        raise bad("optim.min_lr must lie in [0, optim.lr]")
     if cfg.mutual.members < 1:
         raise bad("mutual.members must be at least 1")
     if cfg.mutual.temperature <= 0:

@@ -24,9 +24,26 @@ def test_mse_and_exit_weights():
         2: torch.full((1, 1, 1, 1), 2.0),
         4: torch.full((1, 1, 1, 1), 3.0),
     }
-    parts = self_distillation_loss(outs, hr, 4, alpha=0.5, kind="mse", exit_weights=[2.0, 0.0])
+    weights = {1: 2.0, 2: 0.0}
+    parts = self_distillation_loss(outs, hr, 4, alpha=0.5, kind="mse", exit_weights=weights)
     expected = 9.0 + 2.0 * (0.5 * 1.0 + 0.5 * 4.0)
     assert parts["loss"].item() == pytest.approx(expected)
+    # Weights follow the exit they name, whatever the order they are written in.
+    swapped = self_distillation_loss(
+        outs, hr, 4, alpha=0.5, kind="mse", exit_weights={2: 0.0, 1: 2.0}
+    )
+    assert swapped["loss"].item() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="not in"):
+        self_distillation_loss(outs, hr, 4, exit_weights={3: 1.0})
+
+
+def test_pixel_and_distillation_terms_choose_their_loss_separately():
+    hr = torch.zeros(1, 1, 1, 1)
+    outs = {1: torch.full((1, 1, 1, 1), 2.0), 4: torch.full((1, 1, 1, 1), 3.0)}
+    parts = self_distillation_loss(outs, hr, 4, alpha=0.5, kind="l1", distill_kind="mse")
+    assert parts["exit1_pixel"].item() == pytest.approx(2.0)  # |2 - 0|
+    assert parts["exit1_distill"].item() == pytest.approx(1.0)  # (2 - 3)^2
+    assert parts["center"].item() == pytest.approx(3.0)  # the center's term is the pixel kind
 
 
 def test_distillation_gradient_reaches_center_unless_detached():

@@ -81,12 +81,15 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
                 )
             shutil.rmtree(run_dir)
         if resume and saved.exists():
-            old = _flatten(yaml.safe_load(saved.read_text()))
+            # Read through the current schema so keys added since the run started count
+            # as their defaults, not as changes.
+            old = _flatten(config_from_dict(yaml.safe_load(saved.read_text())).to_dict())
             new = _flatten(cfg.to_dict())
+            mutable = set(RESUME_MUTABLE)
+            if cfg.optim.schedule == "cosine":  # its curve is drawn over train.steps
+                mutable.discard("train.steps")
             changed = sorted(
-                k
-                for k in set(old) | set(new)
-                if old.get(k) != new.get(k) and k not in RESUME_MUTABLE
+                k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in mutable
             )
             if changed:
                 raise ConfigError(

@@ -62,3 +62,79 @@ def side_by_side(
     figure.save(buf, format="PNG")
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+_PALETTE = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+]
+
+
+def line_plot(
+    series: dict[str, Sequence[tuple[float, float]]],
+    path: Path,
+    title: str,
+    x_label: str,
+    y_label: str,
+    size: tuple[int, int] = (900, 560),
+) -> Path:
+    """A plain line chart (one coloured line per series, legend at the right) as a PNG.
+
+    Drawn with Pillow so no plotting library is needed.
+    """
+    width, height = size
+    left, right, top, bottom = 70, 200, 30, 45
+    xs = [x for pts in series.values() for x, _ in pts]
+    ys = [y for pts in series.values() for _, y in pts]
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys), max(ys)
+    if x1 == x0:
+        x1 = x0 + 1
+    if y1 == y0:
+        y1 = y0 + 1
+    pad = 0.05 * (y1 - y0)
+    y0, y1 = y0 - pad, y1 + pad
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def to_px(x: float, y: float) -> tuple[float, float]:
+        return (
+            left + (x - x0) / (x1 - x0) * plot_w,
+            top + (1 - (y - y0) / (y1 - y0)) * plot_h,
+        )
+
+    draw.rectangle([left, top, left + plot_w, top + plot_h], outline="black")
+    for i in range(6):  # ticks and grid
+        fx, fy = x0 + (x1 - x0) * i / 5, y0 + (y1 - y0) * i / 5
+        px, _ = to_px(fx, y0)
+        _, py = to_px(x0, fy)
+        draw.line([px, top, px, top + plot_h], fill=(230, 230, 230))
+        draw.line([left, py, left + plot_w, py], fill=(230, 230, 230))
+        draw.text((px - 15, top + plot_h + 5), f"{fx:.0f}", fill="black")
+        draw.text((5, py - 6), f"{fy:.2f}", fill="black")
+    for i, (name, pts) in enumerate(series.items()):
+        colour = _PALETTE[i % len(_PALETTE)]
+        coords = [to_px(x, y) for x, y in sorted(pts)]
+        if len(coords) > 1:
+            draw.line(coords, fill=colour, width=2)
+        for cx, cy in coords:
+            draw.ellipse([cx - 2, cy - 2, cx + 2, cy + 2], fill=colour)
+        ly = top + 10 + 18 * i
+        draw.line([width - right + 10, ly + 6, width - right + 35, ly + 6], fill=colour, width=3)
+        draw.text((width - right + 40, ly), name, fill="black")
+    draw.text((left, 8), title, fill="black")
+    draw.text((left + plot_w // 2 - 10, height - 18), x_label, fill="black")
+    draw.text((5, top - 18), y_label, fill="black")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+    return path

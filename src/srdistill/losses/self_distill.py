@@ -10,7 +10,7 @@ adds feature_weight * ||f_k - f_center||^2.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import torch
 
@@ -23,22 +23,31 @@ def self_distillation_loss(
     center: int,
     *,
     alpha: float = 0.9,
-    exit_weights: Sequence[float] | None = None,
+    exit_weights: Mapping[int, float] | None = None,
     kind: str = "l1",
+    distill_kind: str | None = None,
     detach_center: bool = False,
     features: dict[int, torch.Tensor] | None = None,
     feature_weight: float = 0.0,
 ) -> dict[str, torch.Tensor]:
-    """Total loss and its parts (keys: loss, center, exit{k}_pixel, exit{k}_distill...)."""
+    """Total loss and its parts (keys: loss, center, exit{k}_pixel, exit{k}_distill...).
+
+    ``exit_weights`` maps an exit's block to its weight (missing exits weigh 1); ``kind``
+    is the pixel term's loss and ``distill_kind`` the distillation term's (default: kind).
+    """
     center_sr = outputs[center]
     parts: dict[str, torch.Tensor] = {"center": pixel_loss(kind, center_sr, hr)}
     total = parts["center"]
     target = center_sr.detach() if detach_center else center_sr
     side = sorted(k for k in outputs if k != center)
-    weights = list(exit_weights) if exit_weights is not None else [1.0] * len(side)
-    for k, w in zip(side, weights, strict=True):
+    weights = dict(exit_weights or {})
+    unknown = set(weights) - set(side)
+    if unknown:
+        raise ValueError(f"exit weights name exits {sorted(unknown)} that are not in {side}")
+    for k in side:
+        w = weights.get(k, 1.0)
         pixel = pixel_loss(kind, outputs[k], hr)
-        distill = pixel_loss(kind, outputs[k], target)
+        distill = pixel_loss(distill_kind or kind, outputs[k], target)
         parts[f"exit{k}_pixel"] = pixel
         parts[f"exit{k}_distill"] = distill
         total = total + w * (alpha * pixel + (1 - alpha) * distill)

@@ -9,6 +9,7 @@ loss tensors; the engine turns them into log lines.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -60,9 +61,7 @@ class Method:
     ) -> torch.optim.Optimizer:
         opt = make_optimizer(params, self.cfg.optim, lr)
         self.optimizers[name] = opt
-        self.schedulers[name] = torch.optim.lr_scheduler.MultiStepLR(
-            opt, milestones=self.cfg.optim.milestones, gamma=self.cfg.optim.gamma
-        )
+        self.schedulers[name] = make_scheduler(opt, self.cfg.optim, self.cfg.train.steps)
         return opt
 
     def step_optimizer(self, name: str, loss: torch.Tensor, params: Iterable[nn.Parameter]) -> None:
@@ -80,3 +79,27 @@ def make_optimizer(
     return torch.optim.Adam(
         params, lr=lr or cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay
     )
+
+
+def lr_factor(step: int, cfg: OptimConfig, total_steps: int) -> float:
+    """Multiplier of the base learning rate used for training step ``step + 1``.
+
+    A pure function of the step, so a resumed run follows the same curve bit for bit.
+    """
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "cosine":
+        span = max(total_steps - cfg.warmup_steps, 1)
+        progress = min((step - cfg.warmup_steps) / span, 1.0)
+        floor = cfg.min_lr / cfg.lr
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return cfg.gamma ** sum(1 for m in cfg.milestones if step >= m)
+
+
+def make_scheduler(
+    opt: torch.optim.Optimizer, cfg: OptimConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    if cfg.schedule == "step" and cfg.warmup_steps == 0:
+        # Kept as MultiStepLR so checkpoints of earlier runs resume unchanged.
+        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=cfg.milestones, gamma=cfg.gamma)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, cfg, total_steps))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from srdistill.errors import CheckpointError
+from srdistill.models.adaptor import FeatureAdaptor
 from srdistill.models.discriminator import Discriminator
 from srdistill.models.srresnet import MultiExitSRResNet, SRResNet
 
@@ -12,6 +13,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "SRResNet": SRResNet,
     "MultiExitSRResNet": MultiExitSRResNet,
     "Discriminator": Discriminator,
+    "FeatureAdaptor": FeatureAdaptor,
 }
 
 
@@ -27,4 +29,11 @@ def build_model(spec: dict) -> nn.Module:
         raise CheckpointError(f"cannot build {arch} from checkpoint spec {kwargs}: {exc}") from None
 
 
-__all__ = ["ARCHITECTURES", "Discriminator", "MultiExitSRResNet", "SRResNet", "build_model"]
+__all__ = [
+    "ARCHITECTURES",
+    "Discriminator",
+    "FeatureAdaptor",
+    "MultiExitSRResNet",
+    "SRResNet",
+    "build_model",
+]

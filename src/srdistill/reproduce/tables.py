@@ -1,4 +1,4 @@
-"""``srdistill reproduce TABLE``: every run a paper table needs, then the table itself.
+"""The papers' tables: every run a table needs, then the table itself.
 
 A table is a list of columns; a column names the config that trains it and which network
 of the resulting run to score (an exit, or the members of a cohort). For each seed the
@@ -17,12 +17,10 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srdistill.config import load_config
 from srdistill.data.catalog import TEST_SETS
 from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import atomic_write_bytes
 from srdistill.deploy.loading import cohort_members, load_sr_model
-from srdistill.engine.trainer import train
 from srdistill.errors import ConfigError, DataError
 from srdistill.eval.evaluate import (
     EvalResult,
@@ -34,9 +32,9 @@ from srdistill.eval.evaluate import (
 from srdistill.eval.figures import side_by_side
 from srdistill.eval.tables import fmt
 from srdistill.metrics.perceptual import ma_notes
+from srdistill.reproduce.runner import CONFIG_DIR, run_config, train_unless_finished
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 @dataclass(frozen=True)
@@ -139,26 +137,8 @@ def _run(
     config_dir: Path,
     extra: list[str] | None = None,
 ) -> Path:
-    """Train one run unless it is complete; resume it if it was interrupted."""
-    stem = Path(config).stem
-    cfg = load_config(
-        config_dir / config,
-        preset,
-        [
-            *overrides,
-            *(extra or []),
-            f"seed={seed}",
-            f"name={stem}_seed{seed}",
-            f"output_dir={runs_dir}",
-        ],
-    )
-    status = cfg.run_dir / "status.json"
-    if status.exists() and json.loads(status.read_text()).get("state") == "complete":
-        log.info("complete, skipped: %s", cfg.run_dir)
-        return cfg.run_dir
-    log.info("training %s", cfg.run_dir)
-    train(cfg, resume=cfg.run_dir.exists())
-    return cfg.run_dir
+    cfg = run_config(config, preset, seed, runs_dir, [*overrides, *(extra or [])], None, config_dir)
+    return train_unless_finished(cfg)
 
 
 @dataclass

@@ -1,0 +1,526 @@
+"""Study A: does distillation give a better light SR model, and which kind?
+
+Arms (all students are SRResNet-4 and train for the same steps with the same recipe):
+
+    alone              SRResNet-4 trained alone (the baseline every arm is paired with)
+    teacher            SRResNet-16 trained alone for 4x the steps (one, shared by all seeds)
+    self_distill       paper A from scratch: MultiExitSRResNet-16, exit 4, alpha 0.9, L1
+    self_distill_warm  the same, initialised from the teacher (exit heads copy the teacher's)
+    deep_supervision   warm, alpha 1.0: the exit sees the ground truth only (the control)
+    alpha05            warm, alpha 0.5
+    detached           warm, center output detached (teacher-only target)
+    mse_distill        warm, MSE for the distillation term
+    output_kd          SRResNet-4 student, output KD from the frozen teacher, 1:1
+    feature_kd         SRResNet-4 student, FAKD (spatial affinity) from the same teacher
+
+Every finished run leaves ``eval.json`` (per-image PSNR/SSIM of each network on each set)
+and its small records; with ``records`` set they are copied there (committed), and a later
+call rebuilds the tables from them and trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from srdistill.data.catalog import TEST_SETS
+from srdistill.data.datasets import load_benchmark
+from srdistill.data.io import atomic_write_bytes
+from srdistill.deploy.loading import load_sr_model
+from srdistill.engine.logging import read_metrics
+from srdistill.errors import DataError
+from srdistill.eval.evaluate import bicubic_upscaler, evaluate
+from srdistill.eval.figures import line_plot
+from srdistill.reproduce.runner import (
+    CONFIG_DIR,
+    copy_records,
+    is_complete,
+    run_config,
+    train_unless_finished,
+    training_seconds,
+)
+
+log = logging.getLogger(__name__)
+SCALE = 4
+TEACHER_RUN = "teacher_seed0"  # one teacher for every seed (the CPU budget allows one)
+MIN_TEACHER_GAIN_DB = 0.2  # the precondition, on BSD100
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    config: str
+    overrides: tuple[str, ...] = ()
+    networks: tuple[tuple[str, int | None], ...] = (("student", None),)  # (label, exit)
+    uses_teacher: str | None = None  # config key that receives the teacher run folder
+    seeds: int = 3  # at most this many seeds
+
+
+_EXITS = (("exit4", 4), ("center16", 16))
+_WARM = "self_distill.init_from"
+ARMS: tuple[Arm, ...] = (
+    Arm("teacher", "study_a/teacher.yaml", networks=(("teacher", None),), seeds=1),
+    Arm("alone", "study_a/student.yaml"),
+    Arm("self_distill_warm", "study_a/multi_exit.yaml", networks=_EXITS, uses_teacher=_WARM),
+    Arm(
+        "deep_supervision",
+        "study_a/multi_exit.yaml",
+        ("self_distill.alpha=1.0",),
+        _EXITS,
+        _WARM,
+    ),
+    Arm("output_kd", "study_a/kd.yaml", uses_teacher="kd.teacher"),
+    Arm("self_distill", "study_a/multi_exit.yaml", networks=_EXITS),
+    Arm("alpha05", "study_a/multi_exit.yaml", ("self_distill.alpha=0.5",), _EXITS, _WARM, 1),
+    Arm(
+        "detached",
+        "study_a/multi_exit.yaml",
+        ("self_distill.detach_center=true",),
+        _EXITS,
+        _WARM,
+        1,
+    ),
+    Arm(
+        "mse_distill",
+        "study_a/multi_exit.yaml",
+        ("self_distill.distill_loss=mse",),
+        _EXITS,
+        _WARM,
+        1,
+    ),
+    Arm(
+        "feature_kd",
+        "study_a/kd.yaml",
+        ("kd.output_weight=0", "kd.feature=fakd", "kd.feature_weight=1.0"),
+        uses_teacher="kd.teacher",
+        seeds=1,
+    ),
+)
+# (A, network of A, B, network of B): paired per seed, A - B.
+CONTRASTS: tuple[tuple[str, str, str, str], ...] = (
+    ("self_distill", "exit4", "alone", "student"),
+    ("self_distill_warm", "exit4", "alone", "student"),
+    ("self_distill_warm", "exit4", "deep_supervision", "exit4"),
+    ("output_kd", "student", "alone", "student"),
+    ("self_distill_warm", "exit4", "output_kd", "student"),
+    ("deep_supervision", "exit4", "alone", "student"),
+)
+# Two-sided 95% Student-t quantiles by degrees of freedom.
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
+
+
+def jobs(seeds: int) -> list[tuple[Arm, int]]:
+    """(arm, seed) in training order: the teacher, then the multi-seed arms seed by seed
+    (a partial study is then a complete one with fewer seeds), then single-seed arms."""
+    order = [(a, s) for a in ARMS for s in range(min(seeds, a.seeds))]
+    return sorted(order, key=lambda j: (j[0].name != "teacher", j[0].seeds == 1, j[1]))
+
+
+def run_name(arm: Arm, seed: int) -> str:
+    return TEACHER_RUN if arm.name == "teacher" else f"{arm.name}_seed{seed}"
+
+
+def evaluate_run(arm: Arm, run_dir: Path, sets: Sequence[str]) -> dict:
+    """Per-image PSNR/SSIM of each of the arm's networks on every set, plus its cost."""
+    loaded = load_sr_model(run_dir, scale=SCALE)
+    networks: dict[str, dict[str, list[dict]]] = {}
+    for label, exit_block in arm.networks:
+        net = loaded.at_exit(exit_block).network
+        result = evaluate(net, sets, SCALE, model_name=label)
+        per_set: dict[str, list[dict]] = {}
+        for row in result.rows:
+            per_set.setdefault(row["set"], []).append(
+                {"image": row["image"], "psnr": row["psnr"], "ssim": row["ssim"]}
+            )
+        networks[label] = per_set
+    status = json.loads((run_dir / "status.json").read_text())
+    return {
+        "arm": arm.name,
+        "run": run_dir.name,
+        "step": status.get("step"),
+        "train_seconds": training_seconds(run_dir),
+        "networks": networks,
+    }
+
+
+def _record_dir(records: Path, name: str) -> Path:
+    return records / "runs" / name
+
+
+def load_record(records: Path | None, runs_dir: Path, name: str) -> dict | None:
+    for folder in ([_record_dir(records, name)] if records else []) + [runs_dir / name]:
+        path = folder / "eval.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
+
+
+def study_a(
+    preset: str = "study",
+    seeds: int = 3,
+    runs_dir: Path = Path("runs/study_a"),
+    records: Path | None = Path("docs/results/study_a"),
+    sets: Sequence[str] | None = None,
+    overrides: Sequence[str] = (),
+    train_missing: bool = True,
+    config_dir: Path = CONFIG_DIR,
+) -> Path:
+    """Train what is missing, evaluate it, and write results.csv / results.md / the plot."""
+    runs_dir = Path(runs_dir) / preset
+    sets = list(sets or TEST_SETS)
+    present = []
+    for s in sets:
+        try:
+            load_benchmark(s, SCALE)
+            present.append(s)
+        except DataError:
+            log.warning("test set %s not available here: left out", s)
+    if not present:
+        raise DataError(f"none of the test sets {', '.join(sets)} is available here")
+    out = Path(records) if records else runs_dir
+    results: dict[tuple[str, int], dict] = {}
+    teacher_dir = runs_dir / TEACHER_RUN
+    for arm, seed in jobs(seeds):
+        name = run_name(arm, seed)
+        record = load_record(records, runs_dir, name)
+        if record is None:
+            cfg = run_config(
+                arm.config,
+                preset,
+                seed,
+                runs_dir,
+                [
+                    *overrides,
+                    *arm.overrides,
+                    *([f"{arm.uses_teacher}={teacher_dir}"] if arm.uses_teacher else []),
+                ],
+                name=arm.name if arm.name != "teacher" else "teacher",
+                config_dir=config_dir,
+            )
+            if not is_complete(cfg.run_dir) and not train_missing:
+                continue
+            if arm.uses_teacher and not is_complete(teacher_dir):
+                if not train_missing:
+                    continue
+            run_dir = train_unless_finished(cfg)
+            record = evaluate_run(arm, run_dir, present)
+            record["seed"] = seed
+            atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
+            if records:
+                copy_records(run_dir, _record_dir(records, name), ("eval.json",))
+        results[(arm.name, seed)] = record
+    bicubic = evaluate(bicubic_upscaler(SCALE), present, SCALE, model_name="bicubic").summary()
+    curves = {
+        name: read_metrics(folder)
+        for name in {run_name(a, s) for a, s in jobs(seeds)}
+        for folder in ([_record_dir(records, name)] if records else []) + [runs_dir / name]
+        if (folder / "metrics.jsonl").is_file()
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "results.csv", results_csv(results).encode())
+    plot = out / "validation_psnr.png"
+    _plot_curves(curves, plot)
+    md = results_markdown(results, bicubic, preset, seeds, plot.name, overrides)
+    atomic_write_bytes(out / "results.md", md.encode())
+    return out / "results.md"
+
+
+def results_csv(results: dict[tuple[str, int], dict]) -> str:
+    """Long form: one row per (arm, seed, network, set)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["arm", "seed", "network", "set", "psnr", "ssim", "train_seconds"])
+    for (arm, seed), rec in sorted(
+        results.items(), key=lambda kv: (_arm_index(kv[0][0]), kv[0][1])
+    ):
+        for network, per_set in rec["networks"].items():
+            for set_name, rows in per_set.items():
+                w.writerow(
+                    [
+                        arm,
+                        seed,
+                        network,
+                        set_name,
+                        f"{statistics.fmean(r['psnr'] for r in rows):.4f}",
+                        f"{statistics.fmean(r['ssim'] for r in rows):.5f}",
+                        f"{rec['train_seconds']:.2f}",
+                    ]
+                )
+    return buf.getvalue()
+
+
+def _arm_index(name: str) -> int:
+    return [a.name for a in ARMS].index(name)
+
+
+def set_means(results: dict, arm: str, network: str, set_name: str, metric: str = "psnr") -> dict:
+    """seed -> mean of ``metric`` over the set's images."""
+    out = {}
+    for (a, seed), rec in results.items():
+        rows = rec["networks"].get(network, {}).get(set_name) if a == arm else None
+        if rows:
+            out[seed] = statistics.fmean(r[metric] for r in rows)
+    return out
+
+
+@dataclass
+class Contrast:
+    mean: float
+    low: float
+    high: float
+    seeds: int
+    win_rate: float  # share of (image, seed) pairs where A beats B; ties count half
+    images: int
+
+
+def paired_contrast(results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str):  # noqa: ANN201
+    """A - B per seed on one set: mean, 95% t-interval over seeds, per-image win rate."""
+    seeds = sorted(
+        s
+        for (arm, s) in results
+        if arm == a and (b, s) in results and set_name in results[(a, s)]["networks"][net_a]
+    )
+    if not seeds:
+        return None
+    diffs, wins, pairs = [], 0.0, 0
+    for s in seeds:
+        rows_a = {r["image"]: r["psnr"] for r in results[(a, s)]["networks"][net_a][set_name]}
+        rows_b = {r["image"]: r["psnr"] for r in results[(b, s)]["networks"][net_b][set_name]}
+        common = sorted(set(rows_a) & set(rows_b))
+        diffs.append(statistics.fmean(rows_a[i] - rows_b[i] for i in common))
+        wins += sum(
+            1.0 if rows_a[i] > rows_b[i] else 0.5 if rows_a[i] == rows_b[i] else 0.0 for i in common
+        )
+        pairs += len(common)
+    mean = statistics.fmean(diffs)
+    if len(diffs) > 1:
+        half = _T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    else:
+        half = math.nan
+    return Contrast(mean, mean - half, mean + half, len(diffs), wins / pairs, pairs // len(diffs))
+
+
+def _sets_in(results: dict) -> list[str]:
+    names: list[str] = []
+    for rec in results.values():
+        for per_set in rec["networks"].values():
+            names += [s for s in per_set if s not in names]
+    order = [Path(s).name for s in TEST_SETS]
+    return sorted(names, key=lambda s: order.index(s) if s in order else len(order))
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.3f} (1 seed)"
+    return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def precondition(results: dict) -> tuple[float, bool] | None:
+    """Teacher minus alone on BSD100 (mean over the alone seeds), and whether it holds."""
+    teacher = set_means(results, "teacher", "teacher", "BSD100")
+    alone = set_means(results, "alone", "student", "BSD100")
+    if not teacher or not alone:
+        return None
+    gain = statistics.fmean(teacher.values()) - statistics.fmean(alone.values())
+    return gain, gain >= MIN_TEACHER_GAIN_DB
+
+
+def conclusion(results: dict, sets: list[str]) -> list[str]:
+    """Which reading the numbers support, decided by the paired intervals."""
+    pre = precondition(results)
+    if pre is None:
+        return ["Not yet measured: the teacher or the `alone` arm has no record."]
+    gain, holds = pre
+    lines = [
+        f"Precondition (teacher − alone on BSD100 ≥ {MIN_TEACHER_GAIN_DB} dB): "
+        f"{gain:+.3f} dB, {'holds' if holds else 'does NOT hold'}."
+    ]
+    if not holds:
+        return lines + ["The teacher is not clearly stronger, so no contrast is interpreted."]
+
+    def verdict(a: str, na: str, b: str, nb: str) -> tuple[int, int, int]:
+        above = below = measured = 0
+        for s in sets:
+            c = paired_contrast(results, a, na, b, nb, s)
+            if c is None or c.seeds < 2:
+                continue
+            measured += 1
+            above += c.low > 0
+            below += c.high < 0
+        return above, below, measured
+
+    findings = {
+        "distillation helps beyond deep supervision (self_distill_warm − deep_supervision > 0)": (
+            "self_distill_warm",
+            "exit4",
+            "deep_supervision",
+            "exit4",
+        ),
+        "deep supervision from a trained trunk helps (deep_supervision − alone > 0)": (
+            "deep_supervision",
+            "exit4",
+            "alone",
+            "student",
+        ),
+        "self-distillation from scratch helps (self_distill − alone > 0)": (
+            "self_distill",
+            "exit4",
+            "alone",
+            "student",
+        ),
+        "classic output KD helps (output_kd − alone > 0)": (
+            "output_kd",
+            "student",
+            "alone",
+            "student",
+        ),
+        "classic KD beats self-distillation (output_kd − self_distill_warm > 0)": (
+            "output_kd",
+            "student",
+            "self_distill_warm",
+            "exit4",
+        ),
+    }
+    for text, (a, na, b, nb) in findings.items():
+        above, below, measured = verdict(a, na, b, nb)
+        if measured == 0:
+            lines.append(f"- {text}: not yet measured with 2+ seeds.")
+            continue
+        state = (
+            "supported"
+            if above > measured / 2
+            else "contradicted (the opposite holds)"
+            if below > measured / 2
+            else "not shown (the interval includes 0 on most sets)"
+        )
+        lines.append(
+            f"- {text}: {state}; 95% interval above 0 on {above}, below 0 on {below} "
+            f"of {measured} sets."
+        )
+    return lines
+
+
+def results_markdown(
+    results: dict,
+    bicubic: dict,
+    preset: str,
+    seeds: int,
+    plot_name: str,
+    overrides: Sequence[str] = (),
+) -> str:
+    sets = _sets_in(results)
+    command = f"srdistill reproduce study-a --preset {preset} --seeds {seeds}"
+    command += "".join(f" -o {o}" for o in overrides)
+    lines = [
+        "# Study A: self-distillation vs deep supervision vs teacher-student KD (x4)",
+        "",
+        f"Command: `{command}` (rebuilds this page from the committed records in `runs/`, "
+        "training only what is missing).",
+        "",
+        "Final iterate of every run (no checkpoint is picked by a score); PSNR (dB) on the "
+        "Y channel, mean ± standard deviation over seeds. Validation on Set5 during training "
+        "is only plotted, never used to select anything.",
+        "",
+        "## PSNR per arm and network",
+        "",
+        "| arm | network | seeds | " + " | ".join(sets) + " | train s (mean) |",
+        "| --- | --- | --- |" + " --- |" * (len(sets) + 1),
+        "| bicubic | - | - | "
+        + " | ".join(f"{bicubic.get(s, {}).get('psnr', math.nan):.3f}" for s in sets)
+        + " | - |",
+    ]
+    for arm in ARMS:
+        recs = {s: r for (a, s), r in results.items() if a == arm.name}
+        if not recs:
+            lines.append(f"| {arm.name} | - | 0 | " + " | ".join("-" for _ in sets) + " | - |")
+            continue
+        cost = statistics.fmean(r["train_seconds"] for r in recs.values())
+        for label, _ in arm.networks:
+            cells = [_mean_std(list(set_means(results, arm.name, label, s).values())) for s in sets]
+            lines.append(
+                f"| {arm.name} | {label} | {len(recs)} | " + " | ".join(cells) + f" | {cost:.0f} |"
+            )
+    lines += ["", "## SSIM", "", "| arm | network | " + " | ".join(sets) + " |"]
+    lines += ["| --- | --- |" + " --- |" * len(sets)]
+    for arm in ARMS:
+        for label, _ in arm.networks:
+            cells = [
+                _mean_std(list(set_means(results, arm.name, label, s, "ssim").values()))
+                for s in sets
+            ]
+            if any(c != "-" for c in cells):
+                lines.append(f"| {arm.name} | {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Paired contrasts (A − B, PSNR dB, same seed = same initial weights and data order)",
+        "",
+        "Mean over seeds of the per-seed difference of set means, its 95% t-interval over "
+        "seeds, and the share of (image, seed) pairs where A beats B.",
+        "",
+        "| contrast | set | seeds | mean | 95% interval | win rate |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for a, na, b, nb in CONTRASTS:
+        for s in sets:
+            c = paired_contrast(results, a, na, b, nb, s)
+            if c is None:
+                continue
+            interval = "n/a (1 seed)" if c.seeds < 2 else f"[{c.low:+.3f}, {c.high:+.3f}]"
+            lines.append(
+                f"| {a}/{na} − {b}/{nb} | {s} | {c.seeds} | {c.mean:+.3f} | {interval} | "
+                f"{100 * c.win_rate:.0f}% of {c.images}x{c.seeds} |"
+            )
+    lines += ["", "## Cost", ""]
+    lines += _cost_lines(results)
+    lines += ["", "## Conclusion (decided by the intervals above)", ""]
+    lines += conclusion(results, sets)
+    lines += ["", f"![validation PSNR vs step]({plot_name})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _cost_lines(results: dict) -> list[str]:
+    def mean_cost(arm: str) -> float | None:
+        vals = [r["train_seconds"] for (a, _), r in results.items() if a == arm]
+        return statistics.fmean(vals) if vals else None
+
+    teacher, warm, scratch = mean_cost("teacher"), mean_cost("self_distill_warm"), None
+    scratch = mean_cost("self_distill")
+    kd, alone = mean_cost("output_kd"), mean_cost("alone")
+    out = ["Training seconds on the machine that ran them (data + steps; no validation)."]
+    if scratch is not None:
+        out.append(f"- One multi-exit run from scratch (self_distill): {scratch:.0f} s.")
+    if teacher is not None and warm is not None:
+        out.append(
+            f"- Teacher + warm multi-exit run: {teacher:.0f} + {warm:.0f} = {teacher + warm:.0f} s."
+        )
+    if teacher is not None and kd is not None:
+        out.append(
+            f"- Teacher + output-KD student: {teacher:.0f} + {kd:.0f} = {teacher + kd:.0f} s."
+        )
+    if alone is not None:
+        out.append(f"- Student alone: {alone:.0f} s.")
+    return out
+
+
+def _plot_curves(curves: dict[str, list[dict]], path: Path) -> None:
+    series = {}
+    for name, rows in sorted(curves.items()):
+        if not name.endswith("seed0"):
+            continue
+        for key in sorted({k for r in rows for k in r if k.startswith("val/psnr_")}):
+            if key.endswith("center16"):
+                continue  # the exit is the light model compared here
+            pts = [(r["step"], r[key]) for r in rows if key in r]
+            if pts:
+                series[name.removesuffix("_seed0")] = pts
+    if series:
+        line_plot(series, path, "validation PSNR (Set5, dB) vs step, seed 0", "step", "dB")

@@ -1,0 +1,112 @@
+"""Study A: arms, records, paired contrasts, and rebuilding tables from committed records."""
+
+import csv
+import json
+import math
+import shutil
+
+import pytest
+
+from srdistill.reproduce.study_a import (
+    ARMS,
+    jobs,
+    paired_contrast,
+    precondition,
+    study_a,
+)
+from tests.conftest import write_images
+
+
+def fake_results(psnr):
+    """results[(arm, seed)] with one network and set, from {(arm, seed): [per-image psnr]}."""
+    out = {}
+    for (arm, seed), values in psnr.items():
+        net = {"alone": "student", "teacher": "teacher"}.get(arm, "exit4")
+        rows = [{"image": f"i{i}", "psnr": v, "ssim": 0.5} for i, v in enumerate(values)]
+        out[(arm, seed)] = {"networks": {net: {"BSD100": rows}}, "train_seconds": 1.0}
+    return out
+
+
+def test_paired_contrast_mean_interval_and_win_rate():
+    res = fake_results(
+        {
+            ("self_distill", 0): [30.0, 31.0],
+            ("self_distill", 1): [30.5, 30.5],
+            ("self_distill", 2): [29.0, 29.0],
+            ("alone", 0): [29.9, 31.1],  # diff +0.0 (one win, one loss)
+            ("alone", 1): [30.0, 30.0],  # diff +0.5 (two wins)
+            ("alone", 2): [29.0, 28.0],  # diff +0.5 (one tie, one win)
+        }
+    )
+    c = paired_contrast(res, "self_distill", "exit4", "alone", "student", "BSD100")
+    diffs = [0.0, 0.5, 0.5]
+    sd = math.sqrt(sum((d - 1 / 3) ** 2 for d in diffs) / 2)
+    assert c.mean == pytest.approx(1 / 3)
+    assert c.high - c.mean == pytest.approx(4.303 * sd / math.sqrt(3))
+    assert c.win_rate == pytest.approx((1 + 2 + 1.5) / 6)
+    assert (c.seeds, c.images) == (3, 2)
+
+
+def test_precondition_uses_the_mean_of_alone_seeds():
+    res = fake_results(
+        {("teacher", 0): [27.1], ("alone", 0): [26.7], ("alone", 1): [26.9], ("alone", 2): [26.8]}
+    )
+    gain, holds = precondition(res)
+    assert gain == pytest.approx(0.3) and holds
+    res[("teacher", 0)]["networks"]["teacher"]["BSD100"][0]["psnr"] = 26.9
+    assert precondition(res)[1] is False
+
+
+def test_jobs_train_the_teacher_first_then_seed_by_seed():
+    order = [(a.name, s) for a, s in jobs(3)]
+    assert order[0] == ("teacher", 0)
+    multi = [a.name for a in ARMS if a.seeds == 3]
+    assert order[1 : 1 + len(multi)] == [(n, 0) for n in multi]
+    assert order.count(("teacher", 0)) == 1 and ("teacher", 1) not in order
+    assert {n for n, s in order[-4:]} == {"alpha05", "detached", "mse_distill", "feature_kd"}
+
+
+TINY = [
+    "model.num_features=8",
+    "train.steps=2",
+    "train.batch_size=2",
+    "data.patch_size=16",
+    "train.progress=false",
+    "train.threads=1",
+    "train.val_every=1",
+    "train.log_every=1",
+    "train.ckpt_every=2",
+]
+
+
+@pytest.mark.slow
+def test_study_runs_every_arm_and_rebuilds_from_records(tmp_path):
+    train_dir = write_images(tmp_path / "train_imgs", 3, (64, 56), seed=0)
+    test_dir = write_images(tmp_path / "BSD100", 2, (40, 36), seed=100)
+    overrides = [*TINY, f"data.train=[{train_dir}]", f"data.val={test_dir}"]
+    records = tmp_path / "records"
+    runs = tmp_path / "runs"
+    md = study_a("study", 2, runs, records, [str(test_dir)], overrides)
+    rows = list(csv.DictReader((records / "results.csv").open()))
+    assert list(rows[0]) == ["arm", "seed", "network", "set", "psnr", "ssim", "train_seconds"]
+    seen = {(r["arm"], r["seed"], r["network"]) for r in rows}
+    for arm in ARMS:
+        for seed in range(min(2, arm.seeds)):
+            for net, _ in arm.networks:
+                assert (arm.name, str(seed), net) in seen, (arm.name, seed, net)
+    assert all(r["set"] == "BSD100" and float(r["train_seconds"]) > 0 for r in rows)
+    # Warm arms and KD students really used the teacher run.
+    warm = json.loads((records / "runs" / "self_distill_warm_seed0" / "run.json").read_text())
+    assert warm["method"] == "self_distill"
+    cfg = (records / "runs" / "output_kd_seed1" / "config.yaml").read_text()
+    assert "teacher_seed0" in cfg
+    text = md.read_text()
+    assert "Precondition" in text and "| self_distill_warm/exit4 − deep_supervision/exit4 |" in text
+    assert (records / "validation_psnr.png").stat().st_size > 1000
+    assert not list(records.rglob("*.safetensors"))  # records never hold weights
+    # A later session: only the committed records exist; nothing is trained again.
+    before = (records / "results.csv").read_text()
+    shutil.rmtree(runs)
+    study_a("study", 2, runs, records, [str(test_dir)], overrides)
+    assert (records / "results.csv").read_text() == before
+    assert not (runs / "study").exists() or not list((runs / "study").iterdir())
