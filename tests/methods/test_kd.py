@@ -79,7 +79,9 @@ def test_student_starts_from_the_plain_baseline_weights(tmp_path, image_dirs):
     plain = build_method(config_from_dict(plain_raw), CTX)
     kd = build_method(cfg, CTX)
     assert isinstance(plain, PlainMethod) and isinstance(kd, KDMethod)
-    for (k, a), b in zip(plain.model.state_dict().items(), kd.model.state_dict().values()):
+    for (k, a), b in zip(
+        plain.model.state_dict().items(), kd.model.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b), k
 
 
