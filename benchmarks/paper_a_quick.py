@@ -15,8 +15,8 @@ from pathlib import Path
 from srdistill.config import load_config
 from srdistill.data.catalog import TEST_SETS
 from srdistill.deploy.loading import load_sr_model
-from srdistill.engine.trainer import train
 from srdistill.eval import bicubic_upscaler, evaluate, results_table, write_results
+from srdistill.methods import train
 
 PAPER = {  # Paper A, table 1 (PSNR / SSIM)
     "Set5": ("27.343 / 0.779", "28.758 / 0.879"),

@@ -18,8 +18,8 @@ import torch
 from srdistill.config import load_config
 from srdistill.data.datasets import TrainPatches
 from srdistill.engine.logging import read_metrics
-from srdistill.engine.trainer import train
 from srdistill.losses import self_distillation_loss
+from srdistill.methods import train
 from srdistill.models import MultiExitSRResNet
 
 

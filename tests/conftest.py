@@ -87,3 +87,15 @@ def tiny_config(tmp_path: Path, image_dirs: dict[str, Path], **changes: object) 
             node = node.setdefault(p, {})
         node[parts[-1]] = value
     return raw
+
+
+# Float tolerances follow from the dtype, never from what one CPU happened to produce:
+# a float32 result of a few rounded operations is within a few units of float32 rounding
+# (eps = 2**-23) of the exact value, scaled by the size of the terms that were combined
+# (cancellation makes the error relative to those terms, not to the result).
+F32_EPS = float(np.finfo(np.float32).eps)
+
+
+def f32_tolerance(*term_magnitudes: float, ulps: int = 16) -> float:
+    """Absolute tolerance for a float32 result built from terms of these magnitudes."""
+    return ulps * F32_EPS * sum(abs(m) for m in term_magnitudes)

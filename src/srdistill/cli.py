@@ -23,7 +23,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from srdistill.config import load_config
-    from srdistill.engine.trainer import load_run_config, train
+    from srdistill.engine.trainer import load_run_config
+    from srdistill.methods import train
 
     source = Path(args.config)
     if source.is_dir():
@@ -356,6 +357,14 @@ def _add_override_option(parser: argparse.ArgumentParser, scope: str = "") -> No
     )
 
 
+def _add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        help="largest image (width x height) to decode; default Pillow's limit, 89,478,485",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="srdistill",
@@ -393,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_config)
 
     e = sub.add_parser("eval", help="PSNR/SSIM of a model, exit or bicubic on test sets")
+    _add_max_pixels_option(e)
     e.add_argument("checkpoint", nargs="?", help="run folder, checkpoint folder or .safetensors")
     e.add_argument("--model", choices=["bicubic"], help="evaluate bicubic instead of a checkpoint")
     e.add_argument(
@@ -420,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=_cmd_extract)
 
     u = sub.add_parser("upscale", help="super-resolve image files")
+    _add_max_pixels_option(u)
     u.add_argument("checkpoint")
     u.add_argument("images", nargs="+")
     u.add_argument("-o", "--output", required=True, help="output folder")
@@ -496,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     from srdistill.engine.trainer import Interrupted
 
     try:
+        if getattr(args, "max_pixels", None) is not None:
+            from srdistill.data.io import set_max_pixels
+
+            set_max_pixels(args.max_pixels)
         return args.func(args)
     except Interrupted as exc:
         print(f"srdistill: {exc}", file=sys.stderr)

@@ -43,6 +43,7 @@ class DataConfig:
     patch_size: int = 96  # HR patch side; the LR patch is patch_size / scale
     augment: bool = True
     on_bad_image: str = field(default="skip", metadata=_choices("skip", "stop"))
+    max_pixels: int | None = None  # largest image decoded; None: Pillow's default limit
     num_workers: int = 0
 
 
@@ -123,12 +124,25 @@ class MutualConfig:
     """Paper B: a cohort of SRGANs whose discriminators distil from each other."""
 
     members: int = 2
-    mode: str = field(default="ml", metadata=_choices("independent", "ml", "ml_soft"))
-    temperature: float = 2.0  # used by ml_soft
-    ml_weight: float = 1.0
-    peer_images: str = field(default="same", metadata=_choices("same", "own"))
+    # independent | ml (KL to peers) | ml_soft (ML*, softened by temperature) | confidence /
+    # confidence_soft: the control, KL to a fixed Bernoulli(0.5) instead of a peer
+    mode: str = field(
+        default="ml",
+        metadata=_choices("independent", "ml", "ml_soft", "confidence", "confidence_soft"),
+    )
+    temperature: float = 2.0  # used by the _soft modes
+    ml_weight: float = 1.0  # weight of the KL term (peer or control)
+    # Which fakes a peer scores for member i's KL: its own generator's ("own", paper B's
+    # text) or member i's ("same").
+    peer_images: str = field(default="own", metadata=_choices("same", "own"))
+    # simultaneous: every discriminator is scored before any is updated; sequential: member
+    # by member, each against its peers' current weights (Deep Mutual Learning's algorithm)
+    update_order: str = field(
+        default="simultaneous", metadata=_choices("simultaneous", "sequential")
+    )
     adv_weight: float = 1e-3
     content_layer: str = "relu5_4"
+    content_scale: float = 1 / 12.75  # VGG features are scaled by this before the MSE (SRGAN)
     vgg_weights: str | None = None  # path, or "random" for the explicit stand-in
     init_from: str | None = None  # pixel-loss-trained SRResNet checkpoint for generators
     disc_features: int = 64
@@ -318,6 +332,11 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad("optim.min_lr must lie in [0, optim.lr]")
     if cfg.mutual.members < 1:
         raise bad("mutual.members must be at least 1")
+    if cfg.method == "mutual_gan" and cfg.mutual.mode.startswith("ml") and cfg.mutual.members < 2:
+        raise bad(
+            f"mutual.mode {cfg.mutual.mode} needs at least 2 members (a peer to learn from); "
+            "use mode confidence for a single SRGAN"
+        )
     if cfg.mutual.temperature <= 0:
         raise bad("mutual.temperature must be positive")
     for key in ("steps", "batch_size", "log_every", "val_every", "ckpt_every"):

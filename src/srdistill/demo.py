@@ -15,9 +15,9 @@ import torch
 from srdistill.config import config_from_dict
 from srdistill.data.datasets import load_benchmark
 from srdistill.deploy.loading import load_sr_model
-from srdistill.engine.trainer import train
 from srdistill.eval import bicubic_upscaler, evaluate, results_table, side_by_side, write_results
 from srdistill.eval.evaluate import super_resolve
+from srdistill.methods import train
 
 log = logging.getLogger(__name__)
 SCALE = 4  # paper A reports x4

@@ -81,3 +81,55 @@ def test_written_files_get_normal_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "p.png").stat().st_mode) == 0o644
+
+
+def png_claiming(path, width, height):
+    """A real 1x1 PNG whose header is rewritten to claim ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = 8 + 4  # signature, chunk length
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr : ihdr + 4 + 13])) & 0xFFFFFFFF
+    data[ihdr + 17 : ihdr + 21] = struct.pack(">I", crc)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_oversized_image_is_one_line_before_decoding(tmp_path):
+    from srdistill.data.io import set_max_pixels
+
+    bomb = png_claiming(tmp_path / "bomb.png", 60000, 60000)
+    for read in (read_image, read_rgb_uint8):
+        with pytest.raises(DataError, match="60000x60000 .*--max-pixels") as info:
+            read(bomb)
+        assert "\n" not in str(info.value)
+    small = tmp_path / "s.png"
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(small)
+    try:
+        set_max_pixels(100)
+        with pytest.raises(DataError, match="over the limit of 100"):
+            read_image(small)
+    finally:
+        set_max_pixels(None)
+    assert read_image(small)[0].shape == (3, 20, 20)
+
+
+def test_upscale_refuses_an_oversized_image_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from srdistill.engine.checkpoint import save_module
+    from srdistill.models import SRResNet
+
+    save_module(SRResNet(2, 1, 4), tmp_path / "m.safetensors")
+    bomb = png_claiming(tmp_path / "bomb.png", 60000, 60000)
+    cmd = [sys.executable, "-m", "srdistill", "upscale", str(tmp_path / "m.safetensors")]
+    done = subprocess.run(
+        [*cmd, str(bomb), "-o", str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert done.returncode == 1  # upscale reports each failed file and exits 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--max-pixels" in lines[0] and "Traceback" not in done.stderr

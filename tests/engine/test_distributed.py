@@ -12,7 +12,7 @@ import yaml
 
 from srdistill.config import config_from_dict
 from srdistill.engine.logging import read_metrics
-from srdistill.engine.trainer import train
+from srdistill.methods import train
 from tests.conftest import tiny_config
 
 # On CPU each rank's BatchNorm sees only its half of the batch (PyTorch's SyncBatchNorm is

@@ -12,8 +12,8 @@ from safetensors.torch import load_file
 
 from srdistill.config import config_from_dict
 from srdistill.engine.logging import read_metrics
-from srdistill.engine.trainer import train
 from srdistill.errors import ConfigError, SrdistillError
+from srdistill.methods import train
 from tests.conftest import tiny_config
 
 

@@ -6,9 +6,9 @@ import torch
 from srdistill.config import config_from_dict
 from srdistill.engine.checkpoint import save_module
 from srdistill.engine.distributed import DistInfo
-from srdistill.engine.trainer import build_method, train
+from srdistill.engine.trainer import build_method
 from srdistill.errors import ConfigError
-from srdistill.methods import KDMethod, PlainMethod, TrainingContext
+from srdistill.methods import METHODS, KDMethod, PlainMethod, TrainingContext, train
 from srdistill.models import SRResNet
 from tests.conftest import tiny_config
 
@@ -76,8 +76,8 @@ def test_student_starts_from_the_plain_baseline_weights(tmp_path, image_dirs):
     plain_raw = cfg.to_dict() | {"method": "plain"}
     # As the engine builds them: seeded, then constructed. Build order inside KD (student,
     # teacher, adaptor) must not shift the student's init.
-    plain = build_method(config_from_dict(plain_raw), CTX)
-    kd = build_method(cfg, CTX)
+    plain = build_method(config_from_dict(plain_raw), CTX, METHODS["plain"])
+    kd = build_method(cfg, CTX, METHODS["kd"])
     assert isinstance(plain, PlainMethod) and isinstance(kd, KDMethod)
     for (k, a), b in zip(
         plain.model.state_dict().items(), kd.model.state_dict().values(), strict=True

@@ -3,8 +3,8 @@ import torch
 
 from srdistill.config import config_from_dict
 from srdistill.engine.checkpoint import load_module
-from srdistill.engine.trainer import train
 from srdistill.errors import CheckpointError
+from srdistill.methods import train
 from tests.conftest import tiny_config
 
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from srdistill.config import OptimConfig, config_from_dict
-from srdistill.engine.trainer import train
+from srdistill.engine.method import lr_factor, make_scheduler
 from srdistill.errors import ConfigError
-from srdistill.methods.base import lr_factor, make_scheduler
+from srdistill.methods import train
 from tests.conftest import tiny_config
 from tests.engine.test_trainer import final_weights, losses
 

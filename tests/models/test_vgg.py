@@ -67,3 +67,19 @@ def test_downloader_verifies_checksum(tmp_path, monkeypatch):
     assert vgg.download_vgg19(src.as_uri(), tmp_path / "cache").read_bytes() == src.read_bytes()
     with pytest.raises(CheckpointError, match="download"):
         vgg.download_vgg19((tmp_path / "absent").as_uri(), tmp_path / "cache")
+
+
+def test_a_pickle_bearing_weight_file_is_refused_in_one_line(tmp_path):
+    import argparse
+
+    from srdistill.models.vgg import build_vgg19_features
+
+    path = tmp_path / "evil.pth"
+    torch.save({"features.0.weight": argparse.Namespace(code="anything")}, path)
+    with pytest.raises(CheckpointError, match="never unpickles code") as info:
+        build_vgg19_features("relu5_4", str(path))
+    assert "\n" not in str(info.value)
+    empty = tmp_path / "empty.pth"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError, match="the file is empty"):
+        build_vgg19_features("relu5_4", str(empty))

@@ -21,6 +21,36 @@ from PIL import Image, UnidentifiedImageError
 from srdistill.errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# Largest image (width x height) srdistill decodes; Pillow's own default limit. A header
+# can claim any size, so it is checked before the pixels are decoded.
+DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+_max_pixels = DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(limit: int | None) -> None:
+    """Change the decode limit (None: back to the default). Set by --max-pixels."""
+    global _max_pixels
+    if limit is not None and limit < 1:
+        raise DataError(f"the pixel limit must be a positive number, got {limit}")
+    _max_pixels = DEFAULT_MAX_PIXELS if limit is None else int(limit)
+
+
+def open_image(path: Path) -> Image.Image:
+    """``Image.open`` with srdistill's pixel limit instead of Pillow's bomb check."""
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # our check below replaces Pillow's (which may be lower)
+    try:
+        im = Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    w, h = im.size
+    if w * h > _max_pixels:
+        im.close()
+        raise DataError(
+            f"image {path} is {w}x{h} ({w * h:,} pixels), over the limit of {_max_pixels:,}; "
+            "if you trust the file, raise the limit with --max-pixels"
+        )
+    return im
 
 
 @dataclass(frozen=True)
@@ -55,7 +85,7 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
     """
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.load()
             mode = im.mode
             if mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -87,7 +117,7 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
 def read_rgb_uint8(path: str | Path) -> np.ndarray:
     """Decode ``path`` to an HWC uint8 RGB array (grayscale replicated, alpha dropped)."""
     try:  # fast path for 8-bit images: no float round trip
-        with Image.open(path) as im:
+        with open_image(Path(path)) as im:
             if im.mode in ("RGB", "L", "P", "RGBA", "LA", "1"):
                 return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     except (OSError, SyntaxError, ValueError):

@@ -3,6 +3,7 @@ a ready-to-run SR network, choosing an exit or a cohort member."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from torch import nn
 from srdistill.engine.checkpoint import CheckpointManager, load_module
 from srdistill.errors import CheckpointError
 from srdistill.models import MultiExitSRResNet, SRResNet
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,6 +98,29 @@ def run_notes(path: str | Path) -> list[str]:
     return []
 
 
+def _load_newest(
+    path: Path, member: int | None, device: str | torch.device
+) -> tuple[Path, nn.Module]:
+    """The weights file and network; in a run folder, the newest checkpoint that loads (a
+    broken newest checkpoint is skipped with a one-line warning)."""
+    if not (path.is_dir() and (path / "checkpoints").is_dir()):
+        weights = find_weights(path, member)
+        return weights, load_module(weights, device)
+    errors = []
+    for ckpt in CheckpointManager(path).candidates():
+        try:
+            weights = find_weights(ckpt, member)
+            full = load_module(weights, device)
+        except CheckpointError as exc:
+            log.warning("skipping checkpoint %s: it does not load (%s)", ckpt.name, exc)
+            errors.append(exc)
+            continue
+        return weights, full
+    if errors:
+        raise errors[0]
+    raise CheckpointError(f"run folder {path} has no complete checkpoint yet")
+
+
 def load_sr_model(
     path: str | Path,
     *,
@@ -103,8 +129,7 @@ def load_sr_model(
     scale: int | None = None,
     device: str | torch.device = "cpu",
 ) -> LoadedModel:
-    weights = find_weights(path, member)
-    full = load_module(weights, device)
+    weights, full = _load_newest(Path(path), member, device)
     if not isinstance(full, (SRResNet, MultiExitSRResNet)):
         raise CheckpointError(f"{weights} holds a {type(full).__name__}, not an SR generator")
     if scale is not None and full.scale != scale:

@@ -25,6 +25,7 @@ from torch import nn
 from srdistill.data.io import atomic_write_bytes
 from srdistill.errors import CheckpointError
 from srdistill.models import build_model
+from srdistill.safe_load import load_tensors
 
 SPEC_KEY = "srdistill_spec"
 
@@ -94,12 +95,23 @@ def load_module(path: str | Path, device: str | torch.device = "cpu") -> nn.Modu
     return model.to(device).eval()
 
 
-def load_state_into(model: nn.Module, path: str | Path) -> None:
-    """Load safetensors weights into ``model``; a mismatch is one clear line."""
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file; an unreadable or truncated file is one line."""
     try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError) as exc:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+
+
+def load_state_into(
+    model: nn.Module, path: str | Path, state: dict[str, torch.Tensor] | None = None
+) -> None:
+    """Load safetensors weights into ``model``; a mismatch is one clear line.
+
+    ``state``: the file's tensors when the caller has read them already.
+    """
+    if state is None:
+        state = read_weights(path)
     result = unwrap(model).load_state_dict(state, strict=False)
     shapes = {k: v.shape for k, v in unwrap(model).state_dict().items()}
     wrong = [k for k, v in state.items() if k in shapes and shapes[k] != v.shape]
@@ -153,6 +165,12 @@ class CheckpointManager:
         for stale in self.dir.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
 
+    def candidates(self) -> list[Path]:
+        """Complete checkpoints, newest first (the ``latest`` pointer's target leads)."""
+        complete = self._complete()[::-1]
+        newest = self.latest()
+        return [newest, *(c for c in complete if c != newest)] if newest else complete
+
     def latest(self) -> Path | None:
         """The newest complete checkpoint folder, or None."""
         pointer = self.dir / "latest"
@@ -166,9 +184,4 @@ class CheckpointManager:
 
 def load_state(ckpt_dir: Path) -> dict:
     """The tensor-only training state of a checkpoint folder (safe to load)."""
-    try:
-        return torch.load(ckpt_dir / "state.pt", map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise CheckpointError(
-            f"cannot load training state {ckpt_dir / 'state.pt'}: {exc}"
-        ) from None
+    return load_tensors(ckpt_dir / "state.pt", "training state")

@@ -13,6 +13,7 @@ import logging
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,14 +22,23 @@ import yaml
 
 from srdistill.config import RunConfig, config_from_dict, save_config
 from srdistill.data.datasets import TrainPatches, load_benchmark
-from srdistill.engine.checkpoint import CheckpointManager, load_state, load_state_into, unwrap
+from srdistill.data.io import set_max_pixels
+from srdistill.engine.checkpoint import (
+    CheckpointManager,
+    load_state,
+    load_state_into,
+    read_weights,
+    unwrap,
+)
 from srdistill.engine.distributed import DistInfo, all_reduce_mean, barrier, init_distributed
+from srdistill.engine.lock import LOCK_NAME, RunLock
 from srdistill.engine.logging import MetricLogger
+from srdistill.engine.method import Method, TrainingContext
 from srdistill.engine.runinfo import environment_record, write_json
-from srdistill.errors import ConfigError, SrdistillError
+from srdistill.errors import CheckpointError, ConfigError, SrdistillError
 from srdistill.eval.evaluate import super_resolve
-from srdistill.methods import METHODS, Method, TrainingContext
 from srdistill.metrics import psnr
+from srdistill.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +53,7 @@ RESUME_MUTABLE = {
     "train.device",
     "train.threads",
     "data.num_workers",
+    "data.max_pixels",
     "output_dir",
 }
 
@@ -70,19 +81,20 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 
 def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInfo) -> Path:
+    """Check the run folder can be (re)used; on the main process create it and take its lock.
+
+    The lock (``engine.lock``) is taken before anything in the folder changes, so a second
+    process never removes or rewrites what the first is writing.
+    """
     run_dir = cfg.run_dir
     saved = run_dir / "config.yaml"
     if info.is_main:
-        if run_dir.exists() and not resume:
-            if not overwrite:
-                raise SrdistillError(
-                    f"run folder {run_dir} already exists; pass --resume to continue it, "
-                    "--overwrite to replace it, or choose another name (-o name=...)"
-                )
-            shutil.rmtree(run_dir)
+        if run_dir.exists() and not resume and not overwrite:
+            raise SrdistillError(
+                f"run folder {run_dir} already exists; pass --resume to continue it, "
+                "--overwrite to replace it, or choose another name (-o name=...)"
+            )
         if resume and saved.exists():
-            # Read through the current schema so keys added since the run started count
-            # as their defaults, not as changes.
             old = _flatten(config_from_dict(yaml.safe_load(saved.read_text())).to_dict())
             new = _flatten(cfg.to_dict())
             mutable = set(RESUME_MUTABLE)
@@ -97,10 +109,29 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
                     f"run's ({old.get(changed[0])!r} vs {new.get(changed[0])!r}); resume with "
                     "the run's own config.yaml or start a new run"
                 )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, saved)
     barrier(info)
     return run_dir
+
+
+def _take_run_folder(cfg: RunConfig, resume: bool, overwrite: bool) -> tuple[RunLock, bool]:
+    """Create (or clear, with overwrite) the run folder under its lock (main process only).
+
+    Returns the held lock and whether this call created the folder.
+    """
+    run_dir = cfg.run_dir
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(run_dir).acquire()
+    if overwrite and not resume and not created:
+        for child in run_dir.iterdir():
+            if child.name == LOCK_NAME:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    save_config(cfg, run_dir / "config.yaml")
+    return lock, created
 
 
 def load_run_config(run_dir: str | Path) -> RunConfig:
@@ -110,15 +141,22 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     return config_from_dict(yaml.safe_load(path.read_text()))
 
 
-def build_method(cfg: RunConfig, ctx: TrainingContext) -> Method:
+MethodFactory = Callable[[RunConfig, TrainingContext], Method]
+
+
+def build_method(cfg: RunConfig, ctx: TrainingContext, factory: MethodFactory) -> Method:
+    """Seed, then build: under one seed every method draws the same initial weights."""
     torch.manual_seed(cfg.seed)
-    return METHODS[cfg.method](cfg, ctx)
+    return factory(cfg, ctx)
 
 
 def restore(method: Method, ckpt_dir: Path) -> int:
-    for name, net in method.networks.items():
-        load_state_into(net, ckpt_dir / f"{name}.safetensors")
+    """Load a checkpoint into ``method``; every file is read before anything is changed,
+    so a checkpoint that does not load leaves the method untouched."""
+    weights = {name: read_weights(ckpt_dir / f"{name}.safetensors") for name in method.networks}
     state = load_state(ckpt_dir)
+    for name, net in method.networks.items():
+        load_state_into(net, ckpt_dir / f"{name}.safetensors", weights[name])
     for name, opt in method.optimizers.items():
         opt.load_state_dict(state["optimizers"][name])
     for name, sched in method.schedulers.items():
@@ -127,6 +165,18 @@ def restore(method: Method, ckpt_dir: Path) -> int:
     if torch.cuda.is_available() and state["rng"].get("cuda"):
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     return int(state["step"])
+
+
+def restore_newest(method: Method, ckpts: CheckpointManager) -> int:
+    """Restore the newest checkpoint that loads; skipped broken ones are named in one line."""
+    for ckpt in ckpts.candidates():
+        try:
+            return restore(method, ckpt)
+        except CheckpointError as exc:
+            log.warning("skipping checkpoint %s: it does not load (%s)", ckpt.name, exc)
+    if ckpts.candidates():
+        raise CheckpointError(f"no checkpoint in {ckpts.dir} loads; start the run again")
+    return 0
 
 
 def training_state(method: Method) -> dict:
@@ -209,21 +259,67 @@ def _batches(data: TrainPatches, start: int, total: int, workers: int):  # noqa:
     yield from loader
 
 
-def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> TrainResult:
-    """Train ``cfg`` in ``cfg.run_dir``; with ``resume`` continue from its latest checkpoint."""
+def train(
+    cfg: RunConfig,
+    method: MethodFactory,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> TrainResult:
+    """Train the method that ``method(cfg, ctx)`` builds, in ``cfg.run_dir``.
+
+    With ``resume`` it continues from the run's latest checkpoint.
+    """
     info, device = init_distributed(cfg.train.device)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     run_dir = prepare_run_dir(cfg, resume, overwrite, info)
+    lock, created = _take_run_folder(cfg, resume, overwrite) if info.is_main else (None, False)
+    barrier(info)
+    try:
+        return _train_locked(cfg, method, run_dir, info, device, resume)
+    except BaseException:
+        # A start that fails before its first checkpoint leaves nothing behind, so the same
+        # command can simply be run again.
+        if lock is not None and created and CheckpointManager(run_dir).latest() is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        elif info.is_main:
+            _mark_failed(run_dir)
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _mark_failed(run_dir: Path) -> None:
+    status = run_dir / "status.json"
+    try:
+        old = json.loads(status.read_text()) if status.exists() else {}
+        if old.get("state") == "running":
+            import sys
+
+            reason = sys.exc_info()[1]
+            old.update(state="stopped", reason=str(reason) or type(reason).__name__)
+            write_json(status, old)
+    except (OSError, ValueError):
+        pass
+
+
+def _train_locked(
+    cfg: RunConfig,
+    factory: MethodFactory,
+    run_dir: Path,
+    info: DistInfo,
+    device: torch.device,
+    resume: bool,
+) -> TrainResult:
+    set_max_pixels(cfg.data.max_pixels)
     ctx = TrainingContext(device, cfg.train.precision, info)
-    method = build_method(cfg, ctx)
+    method = build_method(cfg, ctx, factory)
     ckpts = CheckpointManager(run_dir, cfg.train.keep_checkpoints)
-    start = 0
-    latest = ckpts.latest() if resume else None
-    if latest is not None:
-        start = restore(method, latest)
-        if info.is_main:
-            log.info("resumed %s from step %d", run_dir, start)
+    start = restore_newest(method, ckpts) if resume else 0
+    if start and info.is_main:
+        log.info("resumed %s from step %d", run_dir, start)
     total = cfg.train.steps
     data = TrainPatches(
         cfg.data.train,
@@ -274,19 +370,11 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
         net.train()
     bar = None
     if info.is_main and cfg.train.progress:
-        import sys
-
-        from tqdm import tqdm
-
-        # In a log file (not a terminal) refresh rarely instead of flooding it.
-        every = 0.1 if sys.stderr.isatty() else 30.0
-        bar = tqdm(
-            total=total,
+        bar = Progress(
+            total,
+            cfg.name + "".join(f" [{n}]" for n in method.notes()),
             initial=start,
-            desc=cfg.name + "".join(f" [{n}]" for n in method.notes()),
-            unit="step",
-            dynamic_ncols=True,
-            mininterval=every,
+            every_steps=max(cfg.train.log_every, 100),
         )
     last_logs: dict[str, float] = {}
     final = None
@@ -315,7 +403,7 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
                     if logger:
                         logger.log(step, values)
                     if bar:
-                        bar.set_postfix(loss=f"{values['loss']:.4f}", refresh=False)
+                        bar.set(loss=f"{values['loss']:.4f}")
                 if cfg.data.val and (step % cfg.train.val_every == 0 or step == total):
                     if info.is_main:
                         val_logs = validate(method, cfg, device)

@@ -146,12 +146,13 @@ def evaluate(
             log.warning("skipping %s: %s", set_name, exc)
             result.missing.append(set_name)
             continue
-        iterator = images
+        bar = None
         if progress:
-            from tqdm import tqdm
+            from srdistill.progress import Progress
 
-            iterator = tqdm(images, desc=f"{model_name} {Path(set_name).name}", leave=False)
-        for im in iterator:
+            desc = f"{model_name} {Path(set_name).name}"
+            bar = Progress(len(images), desc, unit="image", every_steps=25)
+        for im in images:
             sr = super_resolve(fn, im.lr, device)
             row = {"model": model_name, "set": Path(set_name).name, "image": im.name}
             for m in metrics:
@@ -168,4 +169,8 @@ def evaluate(
             result.rows.append(row)
             if save_dir is not None:
                 write_image(save_dir / Path(set_name).name / f"{im.name}.png", sr)
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.close()
     return result

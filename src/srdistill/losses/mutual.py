@@ -69,3 +69,18 @@ def adversarial_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Generator's -log D(SR), averaged over the batch."""
     fake = fake_logits.float()
     return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+def confidence_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """The control for L_ML: KL(Bernoulli(0.5) || p) on real and fake, times T^2.
+
+    It calms a discriminator exactly as a KL term does, but toward a fixed, know-nothing
+    target instead of a peer: if ML helps only through this, the peer's knowledge is moot.
+    """
+    t = float(temperature)
+    half = torch.full_like(real_logits.float(), math.log(0.5))
+    loss = bernoulli_kl(half, half, fake_logits.float() / t)
+    loss = loss + bernoulli_kl(half, half, real_logits.float() / t)
+    return loss * t * t

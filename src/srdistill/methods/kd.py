@@ -16,10 +16,10 @@ import torch
 
 from srdistill.config import RunConfig
 from srdistill.engine.checkpoint import unwrap
+from srdistill.engine.method import Method, TrainingContext
 from srdistill.errors import CheckpointError, ConfigError
 from srdistill.losses import pixel_loss
 from srdistill.losses.kd import fakd_loss, fitnets_loss, output_kd_loss
-from srdistill.methods.base import Method, TrainingContext
 from srdistill.models import FeatureAdaptor, SRResNet
 from srdistill.models.hooks import FeatureTap
 

@@ -4,9 +4,12 @@ One step, for a cohort of K members (generator G_i, discriminator D_i each):
 1. every generator super-resolves the batch: SR_i = G_i(LR);
 2. every discriminator scores the real batch and the fakes; its loss is the standard
    real/fake BCE plus, in `ml`/`ml_soft` mode, ml_weight * KL toward its peers' (detached)
-   probabilities on the same images (or, with peer_images: own, on each peer's own fakes);
-   all discriminators are scored before any is updated, so members are symmetric;
-3. every generator minimises VGG19 content MSE + adv_weight * -log D_i(SR_i).
+   probabilities on each peer's own fakes (peer_images: own, paper B's text; `same`: on
+   member i's fakes); in `confidence` modes the KL goes to a fixed Bernoulli(0.5) instead
+   (the control). By default all discriminators are scored before any is updated
+   (simultaneous, members symmetric); update_order: sequential follows DML's algorithm;
+3. every generator minimises SRGAN's content loss (MSE of VGG19 features scaled by
+   1/12.75) + adv_weight * -log D_i(SR_i).
 The three modes share seeds and data order, so independent/ml/ml_soft differ only in the
 distillation term.
 """
@@ -20,9 +23,15 @@ import torch.nn.functional as F
 
 from srdistill.config import RunConfig
 from srdistill.engine.checkpoint import load_module, unwrap
+from srdistill.engine.method import Method, TrainingContext
 from srdistill.errors import CheckpointError
-from srdistill.losses.mutual import adversarial_loss, discriminator_loss, mutual_loss
-from srdistill.methods.base import Method, TrainingContext
+from srdistill.losses.mutual import (
+    adversarial_loss,
+    confidence_loss,
+    discriminator_loss,
+    mutual_loss,
+)
+from srdistill.losses.perceptual import content_loss
 from srdistill.models import Discriminator, MultiExitSRResNet, SRResNet
 from srdistill.models.vgg import STAND_IN_NOTE, build_vgg19_features
 
@@ -73,47 +82,97 @@ class MutualGANMethod(Method):
     def notes(self) -> list[str]:
         return [] if self.real_vgg else [STAND_IN_NOTE]
 
+    @property
+    def temperature(self) -> float:
+        return self.cfg.mutual.temperature if self.cfg.mutual.mode.endswith("_soft") else 1.0
+
+    def _peer_target(self, i: int, j: int, fakes: list[torch.Tensor]) -> torch.Tensor:
+        """The fakes peer j scores for member i's KL: i's (``same``) or j's own (``own``)."""
+        return fakes[i] if self.cfg.mutual.peer_images == "same" else fakes[j]
+
+    def _discriminator_loss(
+        self,
+        i: int,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        peer_real: list[torch.Tensor],
+        peer_fake: list[torch.Tensor],
+        out: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        mc = self.cfg.mutual
+        loss = discriminator_loss(real, fake)
+        out[f"d{i}_gan"] = loss.detach()
+        if mc.mode in ("ml", "ml_soft") and peer_real:
+            extra = mutual_loss(real, fake, peer_real, peer_fake, self.temperature)
+        elif mc.mode in ("confidence", "confidence_soft"):
+            extra = confidence_loss(real, fake, self.temperature)
+        else:
+            return loss
+        out[f"d{i}_{'ml' if mc.mode.startswith('ml') else 'conf'}"] = extra.detach()
+        return loss + mc.ml_weight * extra
+
+    def _update_discriminators(
+        self, hr: torch.Tensor, fakes: list[torch.Tensor], out: dict[str, torch.Tensor]
+    ) -> list[torch.Tensor]:
+        mc = self.cfg.mutual
+        k = len(self.discriminators)
+        peers_needed = mc.mode in ("ml", "ml_soft") and k > 1
+        losses = []
+        if mc.update_order == "sequential":
+            # DML's order: member i is updated against its peers' current discriminators,
+            # which include the members already updated in this step.
+            for i, d in enumerate(self.discriminators):
+                with self.ctx.autocast():
+                    real, fake = d(hr), d(fakes[i])
+                    peer_real, peer_fake = [], []
+                    if peers_needed:
+                        with torch.no_grad():
+                            for j in (j for j in range(k) if j != i):
+                                peer_real.append(self.discriminators[j](hr))
+                                peer_fake.append(
+                                    self.discriminators[j](self._peer_target(i, j, fakes))
+                                )
+                loss = self._discriminator_loss(i, real, fake, peer_real, peer_fake, out)
+                self.step_optimizer(f"discriminator_{i}", loss, d.parameters())
+                losses.append(loss)
+            return losses
+        # Simultaneous: every discriminator is scored before any is updated (symmetric).
+        real: list[torch.Tensor] = []
+        fake: list[dict[int, torch.Tensor]] = []
+        score_all = peers_needed and mc.peer_images == "same"
+        for j, d in enumerate(self.discriminators):
+            with self.ctx.autocast():
+                real.append(d(hr))
+                fake.append({i: d(fakes[i]) for i in range(k) if score_all or i == j})
+        for i in range(k):
+            peers = [j for j in range(k) if j != i] if peers_needed else []
+            peer_fake = [fake[j][i if score_all else j] for j in peers]
+            losses.append(
+                self._discriminator_loss(
+                    i, real[i], fake[i][i], [real[j] for j in peers], peer_fake, out
+                )
+            )
+        for i in range(k):
+            self.step_optimizer(
+                f"discriminator_{i}", losses[i], self.discriminators[i].parameters()
+            )
+        return losses
+
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
         mc = self.cfg.mutual
         k = len(self.generators)
         with self.ctx.autocast():
             srs = [g(lr) for g in self.generators]
-        fakes = [sr.detach() for sr in srs]
-        # Every discriminator scores HR and its own fakes; for "same" peers it also scores
-        # the other members' fakes, which become their peers' distillation targets.
-        distil = mc.mode != "independent" and k > 1
-        score_all = distil and mc.peer_images == "same"
-        real: list[torch.Tensor] = []
-        fake: list[dict[int, torch.Tensor]] = []
-        for j, d in enumerate(self.discriminators):
-            with self.ctx.autocast():
-                real.append(d(hr))
-                fake.append({i: d(fakes[i]) for i in range(k) if score_all or i == j})
         out: dict[str, torch.Tensor] = {}
-        total = torch.zeros((), device=lr.device)
-        d_losses = []
-        for i in range(k):
-            loss = discriminator_loss(real[i], fake[i][i])
-            out[f"d{i}_gan"] = loss.detach()
-            if distil:
-                t = mc.temperature if mc.mode == "ml_soft" else 1.0
-                peers = [j for j in range(k) if j != i]
-                peer_fake = [fake[j][i if score_all else j] for j in peers]
-                ml = mutual_loss(real[i], fake[i][i], [real[j] for j in peers], peer_fake, t)
-                out[f"d{i}_ml"] = ml.detach()
-                loss = loss + mc.ml_weight * ml
-            d_losses.append(loss)
-        for i in range(k):
-            self.step_optimizer(
-                f"discriminator_{i}", d_losses[i], self.discriminators[i].parameters()
-            )
+        d_losses = self._update_discriminators(hr, [sr.detach() for sr in srs], out)
         # Generators: content + adversarial against their own (just updated) discriminator.
         with torch.no_grad(), self.ctx.autocast():
             hr_features = self.vgg(hr)
+        total = torch.zeros((), device=lr.device)
         for i, (g, d, sr) in enumerate(zip(self.generators, self.discriminators, srs, strict=True)):
             d.requires_grad_(False)
             with self.ctx.autocast():
-                content = F.mse_loss(self.vgg(sr).float(), hr_features.float())
+                content = content_loss(self.vgg(sr), hr_features, mc.content_scale)
                 adv = adversarial_loss(d(sr))
             loss = content + mc.adv_weight * adv
             self.step_optimizer(f"generator_{i}", loss, g.parameters())

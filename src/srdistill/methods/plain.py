@@ -8,8 +8,8 @@ import torch
 
 from srdistill.config import RunConfig
 from srdistill.engine.checkpoint import unwrap
+from srdistill.engine.method import Method, TrainingContext
 from srdistill.losses import pixel_loss
-from srdistill.methods.base import Method, TrainingContext
 from srdistill.models import SRResNet
 
 

@@ -9,9 +9,9 @@ import torch
 
 from srdistill.config import RunConfig
 from srdistill.engine.checkpoint import unwrap
+from srdistill.engine.method import Method, TrainingContext
 from srdistill.errors import ConfigError
 from srdistill.losses import self_distillation_loss
-from srdistill.methods.base import Method, TrainingContext
 from srdistill.models import MultiExitSRResNet, SRResNet
 
 

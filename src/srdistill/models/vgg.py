@@ -147,9 +147,8 @@ def build_vgg19_features(layer: str, weights: str | None) -> tuple[VGG19Features
             f"{VGG19_FILE}) there, set mutual.vgg_weights=PATH, or run `srdistill weights "
             "vgg19`; mutual.vgg_weights=random trains with a stand-in that is not comparable"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure to read is a bad file
-        raise CheckpointError(f"cannot read VGG19 weights {path}: {exc}") from None
+    from srdistill.safe_load import load_tensors
+
+    state = load_tensors(path, "VGG19 weights")
     net.load_torchvision_state(state)
     return net, True

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from srdistill.config import RunConfig, load_config
 from srdistill.engine.logging import read_metrics
-from srdistill.engine.trainer import train
+from srdistill.methods import train
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"

@@ -1,4 +1,10 @@
-"""What a training method is: networks, optimizers, and one step of math.
+"""The contract between the engine and a training method (owned by the engine).
+
+A method is any object with ``networks``, ``optimizers``, ``schedulers``, ``train_step``
+and ``eval_networks`` (subclass ``Method`` for the helpers). The caller builds it: it
+hands ``train`` a factory ``(cfg, ctx) -> Method``, which the engine calls right after
+seeding, so every method under the same seed starts from the same random state. The
+engine never imports a method.
 
 The engine owns devices, precision, data, checkpointing, logging, validation, resume and
 DDP; a method owns only what a step computes. It builds its networks through

@@ -1,0 +1,7 @@
+"""The training engine: one loop for every method (devices, precision, data, logging,
+validation, checkpoints, exact resume, DDP). Methods plug in through ``Method``."""
+
+from srdistill.engine.method import Method, TrainingContext
+from srdistill.engine.trainer import Interrupted, TrainResult, train
+
+__all__ = ["Interrupted", "Method", "TrainResult", "TrainingContext", "train"]
