@@ -35,7 +35,11 @@ presets:
         ("train: {steps: many}", "'train.steps' must be int"),
         ("train: {precision: fp8}", "must be one of fp32, bf16"),
         ("method: self_distill", "needs model.arch: multi_exit_srresnet"),
-        ("model: {arch: multi_exit_srresnet, num_blocks: 4, exits: [4]}", "model.exits"),
+        (
+            "{method: self_distill, model: {arch: multi_exit_srresnet, num_blocks: 4, exits: [4]}}",
+            "model.exits",
+        ),
+        ("model: {arch: multi_exit_srresnet}", "method plain trains a plain SRResNet"),
         ("scale: 5", "'scale' must be 2, 3, 4 or 8"),
         ("[1, 2]", "must hold a mapping"),
         ("a: [unclosed", "not valid YAML"),

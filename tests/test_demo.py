@@ -9,8 +9,11 @@ def test_demo_on_builtin_data_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--steps", "2"]) == 0
     printed = capsys.readouterr().out
-    for column in ["bicubic", "SRResNet-2 alone", "exit 2 (self-distilled)", "center SRResNet-8"]:
+    for column in ["bicubic", "SRResNet-4 alone", "exit 4 (self-distilled)", "center SRResNet-12"]:
         assert column in printed
+    # It says in plain words what each network gained and what to run next.
+    assert "SRResNet-4 alone: " in printed and " dB against bicubic" in printed
+    assert "srdistill extract " in printed and "--exit 4" in printed
     assert "| builtin-test |" in printed
     figure = Image.open(out / "demo_crops.png")
     assert figure.width > 4 * figure.height  # five panels side by side

@@ -76,8 +76,16 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
     md = (out / "paper-b-2_quick.md").read_text()
     assert "stand-in VGG (not comparable to the paper)" in md
     assert "### NIQE" in md and "PI: unavailable" in md
-    for mode in ["independent", "ml", "ml_soft"]:
+    for mode in ["independent", "ml", "ml_soft", "confidence"]:
         assert (out / "runs" / "quick" / f"x4_{mode}_seed0" / "status.json").exists()
+    assert "| ML* | Confidence control |" in md
+    assert "Cohort settings: peer_images own, content scale 1/12.75" in md
+    published = [
+        ln
+        for ln in md.splitlines()
+        if ln.startswith("| Set5 | 32.191") or ln.startswith("| Set5 | 26.960")
+    ]
+    assert published and published[0].count("|") == 6  # set + 4 columns, padded with "-"
     assert (out / "runs" / "quick" / "pretrain_srresnet32_x4_seed0").is_dir()
     rows = list(csv.DictReader((out / "paper-b-2_quick.csv").open()))
     ml = [r for r in rows if r["column"] == "ML" and r["metric"] == "psnr"]

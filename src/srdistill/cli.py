@@ -48,8 +48,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     import yaml
 
-    from srdistill.config import load_config
+    from srdistill.config import load_config, shipped_configs
 
+    if args.list:
+        print("\n".join(shipped_configs()))
+        return 0
     cfg = load_config(args.config, args.preset, args.override)
     print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
     return 0
@@ -383,12 +386,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="builtin: scikit-image photos; local: T91+BSD200 -> Set5/Set14",
     )
     d.add_argument("--out", default="demo_out", help="output folder")
-    d.add_argument("--steps", type=int, default=800, help="training steps per model")
+    d.add_argument("--steps", type=int, default=600, help="training steps per model")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_cmd_demo)
 
     t = sub.add_parser("train", help="train from a YAML config (or --resume a run folder)")
-    t.add_argument("config", help="config YAML, or a run folder with --resume")
+    t.add_argument(
+        "config",
+        help="config YAML, a shipped config name (self_distill/srresnet32_exit8), "
+        "or a run folder with --resume",
+    )
     _add_override_option(t)
     t.add_argument("--preset", help="a preset from the config's presets (e.g. quick, paper)")
     t.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
@@ -396,8 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_train)
 
     c = sub.add_parser("config", help="print the resolved config (defaults, preset, overrides)")
-    c.add_argument("config", nargs="?", help="config YAML (default: only the defaults)")
+    c.add_argument(
+        "config",
+        nargs="?",
+        help="config YAML or shipped config name (default: only the defaults)",
+    )
     c.add_argument("--preset")
+    c.add_argument("--list", action="store_true", help="list the configs shipped with srdistill")
     _add_override_option(c)
     c.set_defaults(func=_cmd_config)
 

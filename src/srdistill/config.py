@@ -33,6 +33,9 @@ class ModelConfig:
     num_blocks: int = 16
     num_features: int = 64
     exits: list[int] = field(default_factory=lambda: [8])
+    # Not SRResNet: add the bicubic upscale of the input to the output (residual learning).
+    # Off in every paper preset; the demo uses it so a minutes-long run beats bicubic.
+    bicubic_skip: bool = False
 
 
 @dataclass
@@ -301,6 +304,11 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad(f"data.patch_size ({cfg.data.patch_size}) must be a multiple of scale")
     if cfg.method == "self_distill" and cfg.model.arch != "multi_exit_srresnet":
         raise bad("method self_distill needs model.arch: multi_exit_srresnet")
+    if cfg.method in ("plain", "mutual_gan") and cfg.model.arch != "srresnet":
+        raise bad(
+            f"method {cfg.method} trains a plain SRResNet: set model.arch: srresnet "
+            "(multi_exit_srresnet belongs to method self_distill)"
+        )
     if cfg.model.arch == "multi_exit_srresnet":
         bad_exits = [k for k in cfg.model.exits if not 1 <= k < cfg.model.num_blocks]
         if bad_exits:
@@ -349,6 +357,32 @@ def config_from_dict(raw: dict) -> RunConfig:
     return _validate(_build(RunConfig, raw))
 
 
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def resolve_config_path(name: str | Path) -> Path:
+    """A config file path, or the name of a shipped config (``self_distill/srresnet32_exit8``,
+    with or without ``.yaml``) looked up in the package's configs folder."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    for candidate in (CONFIG_DIR / path, CONFIG_DIR / path.with_suffix(".yaml")):
+        if candidate.is_file() and CONFIG_DIR in candidate.resolve().parents:
+            return candidate
+    close = difflib.get_close_matches(str(path.with_suffix("")), shipped_configs(), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise ConfigError(
+        f"config file not found: {name}{hint}; `srdistill config --list` shows the shipped ones"
+    )
+
+
+def shipped_configs() -> list[str]:
+    """Names of the configs that ship with srdistill."""
+    return sorted(
+        str(p.relative_to(CONFIG_DIR).with_suffix("")) for p in CONFIG_DIR.rglob("*.yaml")
+    )
+
+
 def load_config(
     path: str | Path | None = None,
     preset: str | None = None,
@@ -358,9 +392,7 @@ def load_config(
     """Read a YAML config, apply a preset and overrides, and validate everything."""
     raw: dict = dict(base or {})
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+        path = resolve_config_path(path)
         try:
             loaded = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:

@@ -76,3 +76,31 @@ def test_spec_round_trip():
         rebuilt = build_model(net.spec())
         assert type(rebuilt) is type(net)
         assert rebuilt.load_state_dict(net.state_dict()) is not None
+
+
+def test_bicubic_skip_adds_the_bicubic_upscale_and_survives_extraction(tmp_path):
+    import torch.nn.functional as F
+
+    from srdistill.engine.checkpoint import load_module, save_module
+    from srdistill.models import MultiExitSRResNet, SRResNet
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 6, 7)
+    plain = SRResNet(2, 2, 8).eval()
+    skip = SRResNet(2, 2, 8, bicubic_skip=True).eval()
+    skip.load_state_dict(plain.state_dict())
+    base = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+    assert torch.equal(skip(x), plain(x) + base)
+    torch.nn.init.zeros_(skip.recon.tail.weight)
+    torch.nn.init.zeros_(skip.recon.tail.bias)
+    assert torch.equal(skip(x), base)  # a zero residual is exactly the bicubic upscale
+    multi = MultiExitSRResNet(2, 4, [1], 8, bicubic_skip=True).eval()
+    light = multi.extract_exit(1).eval()
+    assert light.bicubic_skip and torch.equal(light(x), multi.forward_exit(x, 1))
+    save_module(light, tmp_path / "l.safetensors")
+    assert load_module(tmp_path / "l.safetensors").bicubic_skip
+    save_module(plain, tmp_path / "p.safetensors")  # off: the spec is as before
+    assert (
+        "bicubic_skip" not in plain.spec()
+        and not load_module(tmp_path / "p.safetensors").bicubic_skip
+    )

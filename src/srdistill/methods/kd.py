@@ -54,7 +54,9 @@ class KDMethod(Method):
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         m, kd = cfg.model, cfg.kd
-        student = SRResNet(cfg.scale, m.num_blocks, m.num_features)  # first: same init as plain
+        student = SRResNet(
+            cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip
+        )  # first: same init as plain
         self.teacher = load_teacher(cfg, ctx.device)
         self.pairs: list[tuple[str, str]] = []
         self.adaptor: FeatureAdaptor | None = None

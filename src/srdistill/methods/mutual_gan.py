@@ -65,7 +65,7 @@ class MutualGANMethod(Method):
         init = load_generator_init(mc.init_from, cfg) if mc.init_from else None
         self.generators, self.discriminators = [], []
         for i in range(mc.members):
-            g = SRResNet(cfg.scale, m.num_blocks, m.num_features)
+            g = SRResNet(cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip)
             if init is not None:
                 g.load_state_dict(init)
             d = Discriminator(mc.disc_features)

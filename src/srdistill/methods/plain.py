@@ -17,7 +17,7 @@ class PlainMethod(Method):
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         m = cfg.model
-        self.model = ctx.prepare(SRResNet(cfg.scale, m.num_blocks, m.num_features))
+        self.model = ctx.prepare(SRResNet(cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip))
         self.networks["model"] = self.model
         self.add_optimizer("model", self.model.parameters())
 

@@ -19,7 +19,7 @@ class SelfDistillMethod(Method):
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         m = cfg.model
-        net = MultiExitSRResNet(cfg.scale, m.num_blocks, m.exits, m.num_features)
+        net = MultiExitSRResNet(cfg.scale, m.num_blocks, m.exits, m.num_features, m.bicubic_skip)
         if cfg.self_distill.init_from:
             warm_start(net, cfg.self_distill.init_from, cfg.self_distill.exit_init)
         self.model = ctx.prepare(net)
@@ -69,9 +69,11 @@ def warm_start(net: MultiExitSRResNet, source: str, exit_init: str = "teacher") 
     from srdistill.deploy.loading import load_sr_model
 
     teacher = load_sr_model(source, scale=net.scale).full
-    if not isinstance(teacher, SRResNet) or (teacher.num_blocks, teacher.num_features) != (
+    have = (teacher.num_blocks, teacher.num_features, getattr(teacher, "bicubic_skip", False))
+    if not isinstance(teacher, SRResNet) or have != (
         net.num_blocks,
         net.num_features,
+        net.bicubic_skip,
     ):
         got = f"{type(teacher).__name__}-{teacher.num_blocks}x{teacher.num_features}"
         raise ConfigError(

@@ -7,6 +7,10 @@ SRResNet, read top to bottom:
               upsampler (x2: one conv F->4F + PixelShuffle(2) + PReLU stage per factor 2;
               x3: one stage of F->9F + PixelShuffle(3)), tail conv 9x9 (F -> 3)
 
+Option (not SRResNet, off in the paper presets): ``bicubic_skip`` adds the bicubic upscale
+of the input to the output, so the network learns only the residual and starts at
+bicubic quality; short runs (the demo) then improve on bicubic from the first steps.
+
 MultiExitSRResNet shares head and body, and gives each exit k its own ``recon``, so
 head + body[:k] + exits[k] *is* an SRResNet with k blocks: ``extract_exit`` copies those
 weights into a plain ``SRResNet`` (the deployable light model).
@@ -18,6 +22,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -64,6 +69,11 @@ class Reconstruction(nn.Module):
         return self.tail(self.upsample(self.trunk(features) + head_features))
 
 
+def bicubic_upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """PyTorch's bicubic upscale (exportable to ONNX); used only as the residual base."""
+    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+
+
 def _head(in_channels: int, num_features: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, num_features, 9, padding=4), nn.PReLU())
 
@@ -71,25 +81,36 @@ def _head(in_channels: int, num_features: int) -> nn.Sequential:
 class SRResNet(nn.Module):
     """SRResNet with ``num_blocks`` residual blocks of ``num_features`` channels."""
 
-    def __init__(self, scale: int = 4, num_blocks: int = 16, num_features: int = 64) -> None:
+    def __init__(
+        self,
+        scale: int = 4,
+        num_blocks: int = 16,
+        num_features: int = 64,
+        bicubic_skip: bool = False,
+    ) -> None:
         super().__init__()
         self.scale, self.num_blocks, self.num_features = scale, num_blocks, num_features
+        self.bicubic_skip = bool(bicubic_skip)
         self.head = _head(3, num_features)
         self.body = nn.Sequential(*[ResidualBlock(num_features) for _ in range(num_blocks)])
         self.recon = Reconstruction(scale, num_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)
-        return self.recon(self.body(h), h)
+        out = self.recon(self.body(h), h)
+        return out + bicubic_upscale(x, self.scale) if self.bicubic_skip else out
 
     def spec(self) -> dict:
         """Constructor arguments, stored in checkpoints to rebuild the model."""
-        return {
+        spec = {
             "arch": "SRResNet",
             "scale": self.scale,
             "num_blocks": self.num_blocks,
             "num_features": self.num_features,
         }
+        if self.bicubic_skip:  # written only when on, so older readers see the same spec
+            spec["bicubic_skip"] = True
+        return spec
 
 
 class MultiExitSRResNet(nn.Module):
@@ -105,12 +126,14 @@ class MultiExitSRResNet(nn.Module):
         num_blocks: int = 32,
         exits: Sequence[int] = (8,),
         num_features: int = 64,
+        bicubic_skip: bool = False,
     ) -> None:
         super().__init__()
         chosen = sorted(set(int(k) for k in exits) | {num_blocks})
         if chosen[0] < 1 or chosen[-1] > num_blocks:
             raise ValueError(f"exits must lie in 1..{num_blocks}, got {list(exits)}")
         self.scale, self.num_blocks, self.num_features = scale, num_blocks, num_features
+        self.bicubic_skip = bool(bicubic_skip)
         self.exit_blocks = chosen
         self.head = _head(3, num_features)
         self.body = nn.Sequential(*[ResidualBlock(num_features) for _ in range(num_blocks)])
@@ -134,11 +157,13 @@ class MultiExitSRResNet(nn.Module):
         last = max(wanted)
         h = self.head(x)
         f = h
+        base = bicubic_upscale(x, self.scale) if self.bicubic_skip else None
         outputs, features = {}, {}
         for i, block in enumerate(self.body[:last], start=1):
             f = block(f)
             if i in wanted:
-                outputs[i] = self.exits[str(i)](f, h)
+                out = self.exits[str(i)](f, h)
+                outputs[i] = out + base if base is not None else out
                 features[i] = f
         return (outputs, features) if return_features else outputs
 
@@ -150,7 +175,7 @@ class MultiExitSRResNet(nn.Module):
         """A standalone SRResNet-k equal to head + body[:k] + exit k of this model."""
         if exit_block not in self.exit_blocks:
             raise ValueError(f"no exit after block {exit_block}; have {self.exit_blocks}")
-        light = SRResNet(self.scale, exit_block, self.num_features)
+        light = SRResNet(self.scale, exit_block, self.num_features, self.bicubic_skip)
         state = {}
         for key, value in self.state_dict().items():
             if key.startswith("head."):
@@ -164,10 +189,13 @@ class MultiExitSRResNet(nn.Module):
         return light.to(next(self.parameters()).device)
 
     def spec(self) -> dict:
-        return {
+        spec = {
             "arch": "MultiExitSRResNet",
             "scale": self.scale,
             "num_blocks": self.num_blocks,
             "num_features": self.num_features,
             "exits": self.side_exits,
         }
+        if self.bicubic_skip:
+            spec["bicubic_skip"] = True
+        return spec

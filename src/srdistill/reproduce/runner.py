@@ -11,12 +11,11 @@ import logging
 import shutil
 from pathlib import Path
 
-from srdistill.config import RunConfig, load_config
+from srdistill.config import CONFIG_DIR, RunConfig, load_config
 from srdistill.engine.logging import read_metrics
 from srdistill.methods import train
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
 # The small files of a run that are committed as its record (never weights).
 RECORD_FILES = ("config.yaml", "run.json", "status.json", "metrics.jsonl")
 

@@ -66,7 +66,12 @@ def _cohort(scale: int) -> tuple[Column, ...]:
     pre = f"mutual/pretrain_srresnet32_x{scale}.yaml"
     return tuple(
         Column(label, f"mutual/x{scale}_{mode}.yaml", cohort=True, needs=pre)
-        for label, mode in (("Indep.", "independent"), ("ML", "ml"), ("ML*", "ml_soft"))
+        for label, mode in (
+            ("Indep.", "independent"),
+            ("ML", "ml"),
+            ("ML*", "ml_soft"),
+            ("Confidence control", "confidence"),
+        )
     )
 
 
@@ -248,6 +253,29 @@ def _notes(run_dirs: dict[str, list[Path]]) -> list[str]:
     return sorted(notes)
 
 
+def _cohort_settings(run_dirs: dict[str, list[Path]]) -> str:
+    """How the cohort runs were set up (which fakes peers score, content scale, order)."""
+    import yaml
+
+    seen: set[str] = set()
+    for dirs in run_dirs.values():
+        for d in dirs:
+            path = d / "config.yaml"
+            if not path.exists():
+                continue
+            cfg = yaml.safe_load(path.read_text())
+            if cfg.get("method") != "mutual_gan":
+                continue
+            m = cfg.get("mutual", {})
+            scale = m.get("content_scale")
+            seen.add(
+                f"peer_images {m.get('peer_images', 'same')}, content scale "
+                + (f"1/{1 / scale:.2f}" if scale else "1 (unscaled)")
+                + f", {m.get('update_order', 'simultaneous')} discriminator updates"
+            )
+    return "; ".join(sorted(seen))
+
+
 def _mean_spread(values: list[float]) -> tuple[float, float]:
     vals = [v for v in values if v == v]
     if not vals:
@@ -292,6 +320,9 @@ def _markdown(
     ]
     for note in notes:
         lines += [f"**Note: {note}.**", ""]
+    settings = _cohort_settings(run_dirs)
+    if settings:
+        lines += [f"Cohort settings: {settings}.", ""]
     bic = bicubic.summary()
     for metric in table.metrics:
         lines += [
@@ -327,7 +358,8 @@ def _markdown(
             "| set | " + " | ".join(c.label for c in table.columns) + " |",
             "| --- |" + " --- |" * len(table.columns),
         ]
-        lines += [f"| {s} | " + " | ".join(v) + " |" for s, v in table.published.items()]
+        pad = ("-",) * (len(table.columns) - len(next(iter(table.published.values()))))
+        lines += [f"| {s} | " + " | ".join(v + pad) + " |" for s, v in table.published.items()]
         lines.append("")
     if figures:
         lines += ["### Crops", ""] + [f"![{f.stem}]({_link(f, base)})" for f in figures] + [""]
