@@ -69,7 +69,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from srdistill.engine.distributed import resolve_device
     from srdistill.eval import bicubic_upscaler, evaluate, results_table, write_results
     from srdistill.eval.evaluate import unavailable_metrics
+    from srdistill.outputs import writable_folder
 
+    writable_folder(Path(args.out))  # before minutes of computing, not after
     device = resolve_device(args.device)
     metrics = _parse_sets(args.metrics)
     sets = _parse_sets(args.sets)
@@ -139,12 +141,13 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     from srdistill.deploy.loading import load_sr_model
     from srdistill.engine.checkpoint import save_module
     from srdistill.models import MultiExitSRResNet
+    from srdistill.outputs import new_output_file
 
+    out = new_output_file(args.output, args.overwrite)
     loaded = load_sr_model(args.checkpoint, exit_block=args.exit)
     if not isinstance(loaded.full, MultiExitSRResNet):
         raise SrdistillError(f"{loaded.source} is not a multi-exit model; nothing to extract")
     light = loaded.network
-    out = Path(args.output)
     save_module(light, out, {"extracted_from": str(loaded.source), "exit": args.exit})
     x = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -161,23 +164,27 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 def _cmd_upscale(args: argparse.Namespace) -> int:
     from srdistill.deploy.loading import load_sr_model
-    from srdistill.deploy.upscale import upscale_file
+    from srdistill.deploy.upscale import output_paths, upscale_file
     from srdistill.engine.distributed import resolve_device
+    from srdistill.outputs import writable_folder
 
     device = resolve_device(args.device)
     loaded = load_sr_model(args.checkpoint, exit_block=args.exit, member=args.member, device=device)
-    out_dir = Path(args.output)
+    out_dir = writable_folder(Path(args.output))
+    # Every output name is decided (and checked) before any image is written.
+    targets = output_paths([Path(i) for i in args.images], out_dir, loaded.scale, args.overwrite)
     failures = 0
-    for image in args.images:
+    for image, target in targets.items():
         try:
             out = upscale_file(
                 loaded.network,
-                Path(image),
+                image,
                 out_dir,
                 loaded.scale,
                 device=device,
                 tile=args.tile,
                 tile_overlap=args.tile_overlap,
+                out=target,
             )
             print(f"{image} -> {out}")
         except SrdistillError as exc:
@@ -191,14 +198,39 @@ def _parse_size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise SrdistillError(f"--input-size must look like 128x128 (WxH), got '{text}'") from None
+    if w < 1 or h < 1 or w * h > 64_000_000:
+        raise SrdistillError(f"--input-size must be positive and at most 64 Mpixel, got '{text}'")
     return h, w
+
+
+def _positive_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got '{text}'")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive whole number, got '{text}'")
+    return value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes are one line (argparse prints the whole usage block otherwise)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
     from srdistill.deploy.loading import load_sr_model
     from srdistill.deploy.profile import profile_network, profile_table
     from srdistill.engine.distributed import resolve_device
+    from srdistill.outputs import new_output_file
 
+    out = new_output_file(args.out, args.overwrite) if args.out else None  # before the work
     device = resolve_device(args.device)
     size = _parse_size(args.input_size)
     center = load_sr_model(args.checkpoint, member=args.member)
@@ -211,18 +243,20 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         profiles.append(profile_network(loaded.network, loaded.label, size, device, args.repeats))
     table = f"Device: {device}\n" + profile_table(profiles, profiles[-1], size)
     print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table)
+    if out is not None:
+        from srdistill.data.io import atomic_write_bytes
+
+        atomic_write_bytes(out, table.encode())
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from srdistill.deploy.export import export_onnx, verify_onnx
     from srdistill.deploy.loading import load_sr_model
+    from srdistill.outputs import new_output_file
 
+    out = new_output_file(args.output, args.overwrite)
     loaded = load_sr_model(args.checkpoint, exit_block=args.exit, member=args.member)
-    out = Path(args.output)
     export_onnx(loaded.network, out)
     diff = verify_onnx(loaded.network, out)
     print(
@@ -369,7 +403,7 @@ def _add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _OneLineParser(
         prog="srdistill",
         description="Knowledge distillation for image super-resolution.",
     )
@@ -429,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics", default="psnr,ssim", help="comma-separated: psnr, ssim, niqe, ma, pi"
     )
     e.add_argument("--with-bicubic", action="store_true", help="add a bicubic row")
-    e.add_argument("--max-images", type=int, help="only the first N images of each set")
+    e.add_argument("--max-images", type=_positive_int, help="only the first N images of each set")
     e.add_argument("--save-images", action="store_true", help="write SR images too")
     e.add_argument("--out", default="eval_results", help="folder for CSV/JSON results")
     e.add_argument("--device", default="auto")
@@ -439,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("checkpoint")
     x.add_argument("--exit", type=int, required=True)
     x.add_argument("-o", "--output", required=True, help="output .safetensors file")
+    x.add_argument("--overwrite", action="store_true", help="replace an existing file")
     x.set_defaults(func=_cmd_extract)
 
     u = sub.add_parser("upscale", help="super-resolve image files")
@@ -448,8 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("-o", "--output", required=True, help="output folder")
     u.add_argument("--exit", type=int, help="exit block to use (default: the center)")
     u.add_argument("--member", type=int, help="cohort member to use")
-    u.add_argument("--tile", type=int, help="LR tile size for large images")
-    u.add_argument("--tile-overlap", type=int, default=16, help="LR pixels of context per tile")
+    u.add_argument("--tile", type=_positive_int, help="LR tile size for large images")
+    u.add_argument(
+        "--tile-overlap", type=_non_negative_int, default=16, help="LR pixels of context per tile"
+    )
+    u.add_argument("--overwrite", action="store_true", help="replace existing output files")
     u.add_argument("--device", default="auto")
     u.set_defaults(func=_cmd_upscale)
 
@@ -458,9 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--exit", type=int, help="one exit (with the center for the ratios)")
     pr.add_argument("--member", type=int, help="cohort member")
     pr.add_argument("--input-size", default="128x128", help="LR input WxH (default 128x128)")
-    pr.add_argument("--repeats", type=int, default=10, help="timed forward passes")
+    pr.add_argument("--repeats", type=_positive_int, default=10, help="timed forward passes")
     pr.add_argument("--device", default="auto")
     pr.add_argument("--out", help="also write the table to this Markdown file")
+    pr.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     pr.set_defaults(func=_cmd_profile)
 
     ex = sub.add_parser("export", help="export a model or exit to ONNX (verified)")
@@ -469,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--member", type=int)
     ex.add_argument("--format", choices=["onnx"], default="onnx")
     ex.add_argument("-o", "--output", required=True)
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing file")
     ex.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("reproduce", help="run and tabulate a paper table or a study")
@@ -528,7 +568,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"srdistill: {exc}", file=sys.stderr)
         return 130
     except SrdistillError as exc:
-        print(f"srdistill: error: {exc}", file=sys.stderr)
+        print(f"srdistill: error: {str(exc) or type(exc).__name__}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, read-only folder, ...: one line naming the path
+        from srdistill.outputs import os_error_line
+
+        print(f"srdistill: error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("srdistill: interrupted", file=sys.stderr)

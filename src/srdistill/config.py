@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -298,6 +299,12 @@ def _validate(cfg: RunConfig) -> RunConfig:
     def bad(msg: str) -> ConfigError:
         return ConfigError(msg)
 
+    name = cfg.name
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise bad(
+            f"config key 'name' must be a plain folder name (no '/', not '.' or '..'); got "
+            f"{name!r}; put the folder in output_dir"
+        )
     if cfg.scale not in (2, 3, 4, 8):
         raise bad(f"config key 'scale' must be 2, 3, 4 or 8; got {cfg.scale}")
     if cfg.data.patch_size % cfg.scale:
@@ -347,9 +354,54 @@ def _validate(cfg: RunConfig) -> RunConfig:
         )
     if cfg.mutual.temperature <= 0:
         raise bad("mutual.temperature must be positive")
-    for key in ("steps", "batch_size", "log_every", "val_every", "ckpt_every"):
+    for key in ("steps", "batch_size", "log_every", "val_every", "ckpt_every", "keep_checkpoints"):
         if getattr(cfg.train, key) < 1:
             raise bad(f"train.{key} must be at least 1")
+    m, o, d = cfg.model, cfg.optim, cfg.data
+    for key, value, low, high in (
+        ("model.num_blocks", m.num_blocks, 1, 1000),
+        ("model.num_features", m.num_features, 1, 4096),
+        ("data.patch_size", d.patch_size, cfg.scale, 4096),
+        ("data.num_workers", d.num_workers, 0, 256),
+        ("mutual.members", cfg.mutual.members, 1, 64),
+        ("mutual.disc_features", cfg.mutual.disc_features, 1, 4096),
+    ):
+        if not low <= value <= high:
+            raise bad(f"{key} must lie in {low}..{high}; got {value}")
+    if d.val_max_images is not None and d.val_max_images < 1:
+        raise bad("data.val_max_images must be at least 1 (or null for all)")
+    if d.max_pixels is not None and d.max_pixels < 1:
+        raise bad("data.max_pixels must be at least 1 (or null for the default)")
+    if cfg.train.threads is not None and cfg.train.threads < 1:
+        raise bad("train.threads must be at least 1 (or null for torch's default)")
+    for key, value in (
+        ("optim.lr", o.lr),
+        ("mutual.disc_lr", cfg.mutual.disc_lr if cfg.mutual.disc_lr is not None else 1.0),
+    ):
+        if not math.isfinite(value) or value <= 0:
+            raise bad(f"{key} must be a finite positive number; got {value}")
+    if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
+        raise bad(f"optim.betas must be two numbers in [0, 1), e.g. [0.9, 0.999]; got {o.betas}")
+    if not math.isfinite(o.weight_decay) or o.weight_decay < 0:
+        raise bad("optim.weight_decay must be a finite number >= 0")
+    if not 0 < o.gamma <= 1 or any(s < 1 for s in o.milestones):
+        raise bad("optim.gamma must lie in (0, 1] and optim.milestones be positive steps")
+    if cfg.train.grad_clip is not None and not cfg.train.grad_clip > 0:
+        raise bad("train.grad_clip must be positive (or null for none)")
+    for key, value in (
+        ("self_distill.feature_weight", cfg.self_distill.feature_weight),
+        ("kd.output_weight", cfg.kd.output_weight),
+        ("kd.feature_weight", cfg.kd.feature_weight),
+        ("mutual.ml_weight", cfg.mutual.ml_weight),
+        ("mutual.adv_weight", cfg.mutual.adv_weight),
+        ("mutual.content_scale", cfg.mutual.content_scale),
+    ):
+        if not math.isfinite(value) or value < 0:
+            raise bad(f"{key} must be a finite number >= 0; got {value}")
+    weights = cfg.self_distill.exit_weights
+    values = list(weights.values()) if isinstance(weights, dict) else list(weights or [])
+    if any(not math.isfinite(w) or w < 0 for w in values):
+        raise bad("self_distill.exit_weights must be finite numbers >= 0")
     return cfg
 
 

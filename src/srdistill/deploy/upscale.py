@@ -42,6 +42,37 @@ def upscale_tensor(
     return sr
 
 
+def output_name(path: Path, scale: int) -> str:
+    """``photo.jpg`` -> ``photo_x4.jpg``; 16-bit and alpha inputs are written as PNG later."""
+    suffix = path.suffix.lower()
+    return (
+        f"{path.stem}_x{scale}{suffix if suffix in ('.png', '.jpg', '.jpeg', '.bmp') else '.png'}"
+    )
+
+
+def output_paths(
+    images: list[Path], out_dir: Path, scale: int, overwrite: bool = False
+) -> dict[Path, Path]:
+    """Input -> output path for every image, checked before anything is written: two inputs
+    that would write the same file, or an existing file without ``overwrite``, are errors."""
+    from srdistill.outputs import OutputError
+
+    targets: dict[Path, Path] = {}
+    owners: dict[Path, Path] = {}
+    for image in images:
+        target = out_dir / output_name(image, scale)
+        if target in owners:
+            raise OutputError(
+                f"{owners[target]} and {image} would both be written to {target}; "
+                "upscale them into different folders (-o)"
+            )
+        if target.exists() and not overwrite:
+            raise OutputError(f"{target} already exists; pass --overwrite to replace it")
+        owners[target] = image
+        targets[image] = target
+    return targets
+
+
 def upscale_file(
     network: torch.nn.Module,
     path: Path,
@@ -51,14 +82,12 @@ def upscale_file(
     device: torch.device | str = "cpu",
     tile: int | None = None,
     tile_overlap: int = 16,
+    out: Path | None = None,
 ) -> Path:
     img, info = read_image(path)
     sr = upscale_tensor(network, img, scale, device=device, tile=tile, tile_overlap=tile_overlap)
-    suffix = (
-        path.suffix.lower() if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp") else ".png"
-    )
-    if info.bit_depth == 16 or info.mode == "RGBA":
-        suffix = ".png"  # only PNG keeps 16-bit samples and alpha
-    out = out_dir / f"{path.stem}_x{scale}{suffix}"
+    out = out or out_dir / output_name(path, scale)
+    if (info.bit_depth == 16 or info.mode == "RGBA") and out.suffix != ".png":
+        out = out.with_suffix(".png")  # only PNG keeps 16-bit samples and alpha
     write_image(out, sr, info)
     return out

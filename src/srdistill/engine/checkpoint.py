@@ -24,7 +24,7 @@ from torch import nn
 
 from srdistill.data.io import atomic_write_bytes
 from srdistill.errors import CheckpointError
-from srdistill.models import build_model
+from srdistill.models import build_model, check_spec, check_spec_against_shapes
 from srdistill.safe_load import load_tensors
 
 SPEC_KEY = "srdistill_spec"
@@ -81,15 +81,33 @@ def read_spec(path: str | Path) -> dict:
             f"{path} has no srdistill model spec: it was not written by srdistill "
             "(train with `srdistill train` or extract with `srdistill extract`)"
         )
-    return json.loads(meta[SPEC_KEY])
+    try:
+        spec = json.loads(meta[SPEC_KEY])
+    except ValueError:
+        raise CheckpointError(f"{path}: the model spec is not valid JSON") from None
+    return check_spec(spec, str(path))
+
+
+def tensor_shapes(path: str | Path) -> dict[str, list[int]]:
+    """Name -> shape of every tensor in a safetensors file, without reading the data."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: list(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
 
 
 def load_module(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a network from a safetensors checkpoint written by ``save_module``."""
+    """Rebuild a network from a safetensors checkpoint written by ``save_module``.
+
+    The stored spec is validated, and checked against the stored tensor shapes, before the
+    network is built: a forged spec cannot make the loader allocate more than the file holds.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     spec = read_spec(path)
+    check_spec_against_shapes(spec, tensor_shapes(path), str(path))
     model = build_model(spec)
     load_state_into(model, path)
     return model.to(device).eval()

@@ -34,7 +34,16 @@ def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     if preference == "cuda" and torch.cuda.is_available():
         return torch.device(f"cuda:{local_rank}")
-    device = torch.device(preference)
+    try:
+        device = torch.device(preference)
+    except (RuntimeError, ValueError, TypeError):
+        from srdistill.errors import ConfigError
+
+        raise ConfigError(f"unknown device '{preference}'; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        from srdistill.errors import ConfigError
+
+        raise ConfigError(f"device '{preference}' is not supported; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         from srdistill.errors import ConfigError
 

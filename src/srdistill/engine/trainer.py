@@ -55,6 +55,7 @@ RESUME_MUTABLE = {
     "data.num_workers",
     "data.max_pixels",
     "output_dir",
+    "name",  # a moved or renamed run folder resumes
 }
 
 
@@ -94,6 +95,11 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
                 f"run folder {run_dir} already exists; pass --resume to continue it, "
                 "--overwrite to replace it, or choose another name (-o name=...)"
             )
+        if run_dir.exists() and overwrite and not resume and not is_run_folder(run_dir):
+            raise SrdistillError(
+                f"--overwrite only replaces srdistill run folders, and {run_dir} is not one "
+                "(no config.yaml and run.json); choose another name (-o name=...)"
+            )
         if resume and saved.exists():
             old = _flatten(config_from_dict(yaml.safe_load(saved.read_text())).to_dict())
             new = _flatten(cfg.to_dict())
@@ -113,6 +119,16 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
     return run_dir
 
 
+def is_run_folder(path: Path) -> bool:
+    """A folder srdistill made for a run (what ``--overwrite`` may remove)."""
+    path = Path(path)
+    return (
+        path.is_dir()
+        and (path / "config.yaml").is_file()
+        and ((path / "run.json").is_file() or (path / "status.json").is_file())
+    )
+
+
 def _take_run_folder(cfg: RunConfig, resume: bool, overwrite: bool) -> tuple[RunLock, bool]:
     """Create (or clear, with overwrite) the run folder under its lock (main process only).
 
@@ -130,7 +146,8 @@ def _take_run_folder(cfg: RunConfig, resume: bool, overwrite: bool) -> tuple[Run
                 shutil.rmtree(child)
             else:
                 child.unlink()
-    save_config(cfg, run_dir / "config.yaml")
+    if not resume or not (run_dir / "config.yaml").exists():
+        save_config(cfg, run_dir / "config.yaml")
     return lock, created
 
 
@@ -299,7 +316,8 @@ def _mark_failed(run_dir: Path) -> None:
             import sys
 
             reason = sys.exc_info()[1]
-            old.update(state="stopped", reason=str(reason) or type(reason).__name__)
+            state = "stopped" if isinstance(reason, (Interrupted, KeyboardInterrupt)) else "failed"
+            old.update(state=state, reason=str(reason) or type(reason).__name__)
             write_json(status, old)
     except (OSError, ValueError):
         pass
@@ -320,6 +338,8 @@ def _train_locked(
     start = restore_newest(method, ckpts) if resume else 0
     if start and info.is_main:
         log.info("resumed %s from step %d", run_dir, start)
+    if resume and info.is_main:  # the resumable keys (steps, logging, place) may have changed
+        save_config(cfg, run_dir / "config.yaml")
     total = cfg.train.steps
     data = TrainPatches(
         cfg.data.train,

@@ -1,0 +1,158 @@
+"""The CLI on bad inputs: each is a non-zero exit, at most two lines on stderr, no
+traceback, and every file that existed before is byte-identical afterwards."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import save_file
+
+from srdistill.cli import main
+from srdistill.config import config_from_dict
+from srdistill.engine.checkpoint import save_module
+from srdistill.methods import train
+from srdistill.models import SRResNet
+from tests.conftest import tiny_config
+from tests.data.test_io import png_claiming
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    from tests.conftest import write_images
+
+    root = tmp_path_factory.mktemp("ws")
+    dirs = {
+        "train": write_images(root / "train_imgs", 4, (64, 56), seed=0),
+        "test": write_images(root / "test_imgs", 2, (40, 36), seed=100),
+    }
+    raw = tiny_config(root, dirs, train__steps=2, train__ckpt_every=2)
+    run = train(config_from_dict(raw)).run_dir
+    save_module(SRResNet(2, 1, 4), root / "light.safetensors")
+    (root / "user_files").mkdir()
+    (root / "user_files" / "thesis.txt").write_text("years of work")
+    for sub in ("a", "b"):
+        (root / sub).mkdir()
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / sub / "img.png")
+    (root / "out").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "out" / "img_x2.png")
+    png_claiming(root / "bomb.png", 60000, 60000)
+    (root / "not_an_image.png").write_text("hello")
+    (root / "a_file").write_text("x")
+    forged = {
+        "srdistill_spec": json.dumps(
+            {"arch": "SRResNet", "scale": 2, "num_blocks": 100000, "num_features": 4096}
+        )
+    }
+    save_file(
+        {"head.0.weight": SRResNet(2, 1, 4).head[0].weight.detach()},
+        str(root / "forged.safetensors"),
+        metadata=forged,
+    )
+    fits_bounds = {
+        "srdistill_spec": json.dumps(
+            {"arch": "SRResNet", "scale": 2, "num_blocks": 900, "num_features": 4000}
+        )
+    }
+    save_file(
+        {"head.0.weight": SRResNet(2, 1, 4).head[0].weight.detach()},
+        str(root / "lying.safetensors"),
+        metadata=fits_bounds,
+    )
+    save_file(
+        {"x": SRResNet(2, 1, 4).head[0].weight.detach()},
+        str(root / "nonjson.safetensors"),
+        metadata={"srdistill_spec": "{not json"},
+    )
+    broken = root / "broken_run"
+    shutil.copytree(run, broken)
+    for state in broken.glob("checkpoints/step_*/state.pt"):
+        state.write_bytes(b"")
+    cfg_path = root / "cfg.yaml"
+    import yaml
+
+    cfg_path.write_text(yaml.safe_dump(raw))
+    return {
+        "root": root,
+        "run": run,
+        "cfg": cfg_path,
+        "broken": broken,
+        "light": root / "light.safetensors",
+        "img": root / "a" / "img.png",
+        "sets": dirs["test"],
+        "ckpt": run / "checkpoints" / "step_00000002",
+    }
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".lock")
+    }
+
+
+CASES = {
+    "run name with a slash": "train {cfg} -o name=../user_files",
+    "run name is .": "train {cfg} -o name=. --overwrite",
+    "run name is ..": "train {cfg} -o name=..",
+    "overwrite a non-run folder": "train {cfg} -o output_dir={root} -o name=user_files --overwrite",
+    "existing run without --resume": "train {cfg}",
+    "betas of one number": "train {cfg} -o optim.betas=[0.9] -o name=new1",
+    "patch size 0": "train {cfg} -o data.patch_size=0 -o name=new2",
+    "zero features": "train {cfg} -o model.num_features=0 -o name=new3",
+    "nan learning rate": "train {cfg} -o optim.lr=.nan -o name=new4",
+    "negative learning rate": "train {cfg} -o optim.lr=-1 -o name=new5",
+    "zero steps": "train {cfg} -o train.steps=0 -o name=new6",
+    "config rejects what train cannot run": "config {cfg} -o optim.betas=[0.9]",
+    "missing config file": "train {root}/nope.yaml",
+    "kd without a teacher": "train {cfg} -o method=kd -o model.arch=srresnet -o name=new7",
+    "resume with no loadable checkpoint": "train {broken} --resume",
+    "upscale over an existing output": "upscale {light} {img} -o {root}/out",
+    "upscale onto one output": "upscale {light} {img} {root}/b/img.png -o {root}/new_out",
+    "upscale negative tile": "upscale {light} {img} -o {root}/o2 --tile -5",
+    "upscale negative overlap": "upscale {light} {img} -o {root}/o3 --tile-overlap -8",
+    "upscale on an unknown device": "upscale {light} {img} -o {root}/o4 --device tpu9",
+    "upscale a decompression bomb": "upscale {light} {root}/bomb.png -o {root}/o5",
+    "upscale a text file": "upscale {light} {root}/not_an_image.png -o {root}/o6",
+    "upscale into a file": "upscale {light} {img} -o {root}/a_file",
+    "extract over an existing file": "extract {run} --exit 1 -o {root}/light.safetensors",
+    "extract into checkpoints": "extract {run} --exit 1 -o {ckpt}/model.safetensors --overwrite",
+    "extract below a file": "extract {run} --exit 1 -o {root}/a_file/light.safetensors",
+    "profile zero repeats": "profile {run} --repeats 0",
+    "profile zero size": "profile {run} --input-size 0x0",
+    "profile garbage size": "profile {run} --input-size big",
+    "eval negative max images": "eval {run} --sets {sets} --max-images -1 --out {root}/ev1",
+    "eval a missing checkpoint": "eval {root}/missing --sets {sets} --out {root}/ev2",
+    "eval a forged spec": "eval {root}/forged.safetensors --sets {sets} --out {root}/ev3",
+    "eval a lying spec": "eval {root}/lying.safetensors --sets {sets} --out {root}/ev4",
+    "eval a non-JSON spec": "eval {root}/nonjson.safetensors --sets {sets} --out {root}/ev5",
+    "eval output below a file": "eval {run} --sets {sets} --out {root}/a_file/ev",
+    "export over an existing file": "export {run} --exit 1 -o {root}/light.safetensors",
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_one_line_and_changes_nothing(workspace, case, capsys):
+    args = CASES[case].format(**{k: str(v) for k, v in workspace.items()}).split()
+    before = snapshot(workspace["root"])
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code not in (0, None), f"{case}: exit {code}"
+    assert "Traceback" not in err
+    assert 1 <= len(lines) <= 2, f"{case}: {lines}"
+    assert all(len(ln) < 400 for ln in lines)
+    after = snapshot(workspace["root"])
+    for path, digest in before.items():
+        assert after.get(path) == digest, f"{case} changed or removed {path}"
+
+
+def test_there_are_at_least_thirty_cases():
+    assert len(CASES) >= 30
