@@ -361,7 +361,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
         return 0 if report.ok else 1
     root = Path(args.root) if args.root else None
     if args.source:
-        folder = catalog.import_dataset(args.name, Path(args.source), root)
+        folder = catalog.import_dataset(args.name, Path(args.source), root, force=args.force)
     else:
         from tqdm import tqdm
 
@@ -375,7 +375,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
             bars[0].refresh()
 
         try:
-            folder = catalog.download(args.name, root, url=args.url, progress=progress)
+            folder = catalog.download(
+                args.name, root, url=args.url, progress=progress, force=args.force
+            )
         finally:
             for bar in bars:
                 bar.close()
@@ -545,6 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--from", dest="source", help="import an already-downloaded archive or folder")
     g.add_argument("--root", help="data root to install into (default: $SRDISTILL_DATA or cache)")
     g.add_argument("--url", help="download from this mirror instead (checksum still verified)")
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a complete dataset, or install one whose image count differs",
+    )
     g.set_defaults(func=_cmd_data)
     return p
 

@@ -130,3 +130,64 @@ def test_catalog_knows_the_papers_datasets():
         entry = catalog.lookup(name)
         assert entry.sources and entry.sources[0].url.startswith("http")
         assert len(entry.sources[0].digest) == 32
+
+
+def folder_of(tmp_path, name, count, seed=0):
+    folder = tmp_path / name
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"img{i}.png").write_bytes(png_bytes(seed + i))
+    return folder
+
+
+def test_import_checks_the_count_and_never_replaces_a_complete_set_silently(tmp_path):
+    root = tmp_path / "root"
+    with pytest.raises(DataError, match="holds 1 images but Set5 has 5.*--force"):
+        catalog.import_dataset("Set5", folder_of(tmp_path, "one", 1), root)
+    assert not (root / "benchmark" / "Set5").exists()
+    first = catalog.import_dataset("Set5", folder_of(tmp_path, "five", 5), root)
+    before = {p.name: p.read_bytes() for p in first.iterdir()}
+    with pytest.raises(DataError, match="already complete.*--force"):
+        catalog.import_dataset("Set5", folder_of(tmp_path, "other", 5, seed=50), root)
+    assert {p.name: p.read_bytes() for p in first.iterdir()} == before
+    catalog.import_dataset("Set5", folder_of(tmp_path, "forced", 5, seed=50), root, force=True)
+    assert {p.name: p.read_bytes() for p in first.iterdir()} != before
+    # Files get the usual permissions (not mkdtemp's 0700).
+    assert first.stat().st_mode & 0o755 == 0o755
+    assert all(p.stat().st_mode & 0o644 == 0o644 for p in first.iterdir())
+
+
+def test_a_killed_install_leaves_the_old_or_the_new_set_and_no_staging(tmp_path):
+    root = tmp_path / "root"
+    final = catalog.import_dataset("Set5", folder_of(tmp_path, "five", 5), root)
+    names = sorted(p.name for p in final.iterdir())
+    # As if killed after the old set was moved aside and before the new one arrived.
+    final.rename(final.with_name(".Set5.previous"))
+    (final.parent / ".Set5.abc123").mkdir()  # a half-filled staging folder
+    (root / ".extract.xyz").mkdir()
+    catalog.recover_interrupted_install(final)
+    assert sorted(p.name for p in final.iterdir()) == names
+    assert not list(final.parent.glob(".Set5.*"))
+    catalog.import_dataset("Set5", folder_of(tmp_path, "again", 5, seed=9), root, force=True)
+    assert not list(root.glob(".extract.*"))
+
+
+def test_links_and_zip_bombs_are_refused(tmp_path):
+    root = tmp_path / "root"
+    linked = folder_of(tmp_path, "linked", 4)
+    (linked / "img4.png").symlink_to("/etc/passwd")
+    with pytest.raises(DataError, match="is a link; srdistill imports real files only"):
+        catalog.import_dataset("Set5", linked, root)
+    link_zip = tmp_path / "link.zip"
+    with zipfile.ZipFile(link_zip, "w") as zf:
+        info = zipfile.ZipInfo("Set5/evil.png")
+        info.external_attr = 0o120777 << 16  # a unix symlink entry
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(DataError, match="'Set5/evil.png' is a link; refused"):
+        catalog.safe_extract(link_zip, tmp_path / "x")
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.png", b"\0" * (20 * 1024 * 1024))
+    with pytest.raises(DataError, match="would expand to .* refused"):
+        catalog.safe_extract(bomb, tmp_path / "y")
+    assert not list((tmp_path / "y").rglob("*.png"))

@@ -108,3 +108,43 @@ def test_progress_in_a_log_file_is_plain_lines(tmp_path, image_dirs):
     pattern = r"tiny: step \d+/250 \(\d+%\) loss \d\.\d{4} [\d.]+ steps/s ETA \S+"
     assert lines and all(re.fullmatch(pattern, ln) for ln in lines), lines
     assert lines[-1].startswith("tiny: step 250/250 (100%)")
+
+
+def test_a_moved_run_folder_resumes(tmp_path, image_dirs):
+    from srdistill.cli import main
+
+    raw = tiny_config(tmp_path, image_dirs, train__steps=3)
+    run = train(config_from_dict(raw)).run_dir
+    moved = tmp_path / "elsewhere" / "renamed"
+    moved.parent.mkdir()
+    run.rename(moved)
+    assert main(["train", str(moved), "--resume", "-o", "train.steps=5"]) == 0
+    assert json.loads((moved / "status.json").read_text())["step"] == 5
+
+
+def test_a_run_that_stops_on_an_error_says_failed_with_the_reason(tmp_path, image_dirs):
+    raw = tiny_config(tmp_path, image_dirs, train__steps=4, train__ckpt_every=2)
+    run = train(config_from_dict(raw)).run_dir
+    (run / "status.json").write_text(json.dumps({"state": "running", "step": 2, "total": 4}))
+    ckpts = run / "checkpoints"
+    for step in ckpts.glob("step_*"):
+        (step / "state.pt").write_bytes(b"")  # nothing loads any more
+    raw["train"]["steps"] = 6
+    with pytest.raises(Exception, match="no checkpoint"):
+        train(config_from_dict(raw), resume=True)
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "failed" and "no checkpoint" in status["reason"]
+
+
+def test_written_files_get_the_users_umask(tmp_path, image_dirs):
+    result = train(config_from_dict(tiny_config(tmp_path, image_dirs, train__steps=1)))
+    weights = result.final_checkpoint / "model.safetensors"
+    assert weights.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -143,3 +143,21 @@ def test_binary_search_fit_equals_dense_argmin():
     dense = np.argmin((r_gam.numpy()[None, :] - x[:, None]) ** 2, axis=1)
     got = _nearest_on_grid(r_gam, torch.from_numpy(x)).numpy()
     assert np.array_equal(got, dense)
+
+
+def test_a_broken_parameter_file_is_an_error_not_a_silent_na(tmp_path):
+    import numpy as np
+
+    from srdistill.errors import DataError
+    from srdistill.metrics.niqe import load_params
+
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="unreadable or incomplete"):
+        load_params(str(junk))
+    short = tmp_path / "short.npz"
+    np.savez(
+        short, mu_pris_param=np.zeros(3), cov_pris_param=np.eye(3), gaussian_window=np.ones((7, 7))
+    )
+    with pytest.raises(DataError, match=r"expected \(36,\)"):
+        load_params(str(short))

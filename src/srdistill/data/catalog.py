@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from srdistill.data.io import IMAGE_EXTENSIONS, list_images, read_image_array
 from srdistill.errors import DataError
@@ -210,21 +211,61 @@ def _safe_target(base: Path, member: str) -> Path:
     return target
 
 
+# Limits on what an archive may expand to: a small file that unpacks to gigabytes (a zip
+# bomb) is refused before anything fills the disk. DIV2K's 3.5 GB of PNGs is far inside.
+MAX_EXTRACT_BYTES = 64 * 1024**3
+MAX_COMPRESSION_RATIO = 100  # PNG/JPEG archives barely compress (ratio ~1)
+
+
+def _is_zip_link(info: zipfile.ZipInfo) -> bool:
+    return (info.external_attr >> 16) & 0o170000 == 0o120000  # unix mode S_IFLNK
+
+
+def _check_sizes(archive: Path, declared: int, dest: Path) -> None:
+    packed = max(archive.stat().st_size, 1)
+    if declared > MAX_EXTRACT_BYTES or declared / packed > MAX_COMPRESSION_RATIO:
+        raise DataError(
+            f"{archive} would expand to {declared:,} bytes from {packed:,} (limit "
+            f"{MAX_EXTRACT_BYTES:,} bytes, ratio {MAX_COMPRESSION_RATIO}); refused"
+        )
+    free = shutil.disk_usage(dest).free
+    if declared > free:
+        raise DataError(
+            f"{archive} expands to {declared:,} bytes but only {free:,} are free at {dest}"
+        )
+
+
+def _copy_limited(src: BinaryIO, out: BinaryIO, limit: int, name: str) -> int:
+    """Copy at most ``limit`` bytes (an entry may lie about its size)."""
+    done = 0
+    for block in iter(lambda: src.read(1 << 20), b""):
+        done += len(block)
+        if done > limit:
+            raise DataError(f"archive entry '{name}' is larger than it declares; refused")
+        out.write(block)
+    return done
+
+
 def safe_extract(archive: Path, dest: Path) -> None:
-    """Extract a zip or tar archive into ``dest``; entries that would escape it, links
-    and device files are refused before anything is written."""
+    """Extract a zip or tar archive into ``dest``; entries that would escape it, links,
+    device files and archives that expand past the size/ratio limits are refused before
+    anything is written."""
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
             targets = [_safe_target(dest, i.filename) for i in infos]
+            for info in infos:
+                if _is_zip_link(info):
+                    raise DataError(f"archive entry '{info.filename}' is a link; refused")
+            _check_sizes(archive, sum(i.file_size for i in infos), dest)
             for info, target in zip(infos, targets, strict=True):
                 if info.is_dir():
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
+                    _copy_limited(src, out, info.file_size, info.filename)
         return
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tf:
@@ -233,6 +274,7 @@ def safe_extract(archive: Path, dest: Path) -> None:
                 _safe_target(dest, m.name)
                 if not (m.isfile() or m.isdir()):
                     raise DataError(f"archive entry '{m.name}' is a link or device; refused")
+            _check_sizes(archive, sum(m.size for m in members), dest)
             for m in members:
                 target = _safe_target(dest, m.name)
                 if m.isdir():
@@ -240,26 +282,64 @@ def safe_extract(archive: Path, dest: Path) -> None:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 src = tf.extractfile(m)
-                assert src is not None
+                if src is None:
+                    raise DataError(f"archive entry '{m.name}' cannot be read; refused")
                 with src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
+                    _copy_limited(src, out, m.size, m.name)
         return
     raise DataError(f"{archive} is neither a zip nor a tar archive")
 
 
-def _install_images(src_dir: Path, entry: DatasetEntry, root: Path) -> Path:
-    """Copy the images of ``src_dir`` into the entry's folder, replacing it atomically."""
+def _permissions(path: Path, mode: int) -> None:
+    """Give ``path`` the usual permissions under the user's umask (mkdtemp makes 0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
+
+
+def recover_interrupted_install(final: Path) -> None:
+    """Finish or undo what a killed install left: the old dataset comes back if the new one
+    never arrived, and staging or backup folders are removed."""
+    backup = final.with_name(f".{final.name}.previous")
+    if backup.is_dir() and not final.exists():
+        os.replace(backup, final)  # killed between the two renames: keep the old one
+    for stale in final.parent.glob(f".{final.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _install_images(src_dir: Path, entry: DatasetEntry, root: Path, force: bool = False) -> Path:
+    """Copy the images of ``src_dir`` into the entry's folder, replacing it atomically.
+
+    The image count must match the catalog's and a complete dataset is only replaced with
+    ``force``; links are refused. A kill at any moment leaves the old or the new dataset
+    (``recover_interrupted_install`` on the next run), never a mix.
+    """
+    final = root / entry.folder
+    final.parent.mkdir(parents=True, exist_ok=True)
+    recover_interrupted_install(final)
+    links = [p for p in src_dir.iterdir() if p.is_symlink()]
+    if links:
+        raise DataError(f"{links[0]} is a link; srdistill imports real files only (copy it)")
     images = [p for p in sorted(src_dir.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
     if not images:
         raise DataError(f"no images found in {src_dir} for {entry.name}")
-    final = root / entry.folder
-    final.parent.mkdir(parents=True, exist_ok=True)
+    if entry.count and len(images) != entry.count and not force:
+        raise DataError(
+            f"{src_dir} holds {len(images)} images but {entry.name} has {entry.count}; "
+            "check the source, or pass --force to install it anyway"
+        )
+    if final.is_dir() and not force and len(list_images(final)) == entry.count:
+        raise DataError(f"{entry.name} is already complete in {final}; pass --force to replace it")
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     for p in images:
-        shutil.copy2(p, staging / p.name)
+        shutil.copyfile(p, staging / p.name)
+        _permissions(staging / p.name, 0o666)
+    _permissions(staging, 0o777)
+    backup = final.with_name(f".{final.name}.previous")
     if final.exists():
-        shutil.rmtree(final)
+        os.replace(final, backup)
     os.replace(staging, final)
+    shutil.rmtree(backup, ignore_errors=True)
     return final
 
 
@@ -281,6 +361,7 @@ def download(
     *,
     url: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> Path:
     """Download, verify and install a catalog dataset; returns its folder."""
     entry = lookup(name)
@@ -322,23 +403,30 @@ def download(
                 f"{source.digest}; the download is corrupt or changed upstream"
             )
         os.replace(part, archive)
-    return import_dataset(name, archive, root, verify_checksum=False)
+    return import_dataset(name, archive, root, verify_checksum=False, force=force)
 
 
 def import_dataset(
-    name: str, path: Path, root: Path | None = None, *, verify_checksum: bool = True
+    name: str,
+    path: Path,
+    root: Path | None = None,
+    *,
+    verify_checksum: bool = True,
+    force: bool = False,
 ) -> Path:
     """Install an already-downloaded archive or folder as dataset ``name``."""
     entry = lookup(name)
     path = Path(path)
     root = Path(root) if root else default_download_root()
+    for stale in root.glob(".extract.*"):  # left by an import that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     if path.is_dir():
         images_dir = path
         if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir()):
             if not entry.sources:
                 raise DataError(f"no images directly inside {path}")
             images_dir = _find_member_dir(path, entry.sources[0].member_dir)
-        return _install_images(images_dir, entry, root)
+        return _install_images(images_dir, entry, root, force)
     if not path.is_file():
         raise DataError(f"not found: {path}")
     if verify_checksum and entry.sources:
@@ -358,7 +446,7 @@ def import_dataset(
             subdirs = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(subdirs) == 1:
                 images_dir = subdirs[0]
-        return _install_images(images_dir, entry, root)
+        return _install_images(images_dir, entry, root, force)
 
 
 @dataclass

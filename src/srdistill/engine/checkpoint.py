@@ -65,6 +65,9 @@ def save_module(module: nn.Module, path: str | Path, extra_meta: dict | None = N
     save_file(state, str(tmp), metadata=meta)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
+    umask = os.umask(0)  # the usual 0644 under the user's umask, readable by a server
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
 
 

@@ -16,6 +16,7 @@ Everything per image is vectorised over blocks; it runs on CPU or GPU in float64
 from __future__ import annotations
 
 import os
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from srdistill.errors import CheckpointError
+from srdistill.errors import CheckpointError, DataError
 from srdistill.ops.color import luma_8bit
 from srdistill.ops.imresize import imresize
 
@@ -57,10 +58,24 @@ def find_params_file(path: str | Path | None = None) -> Path:
 
 @lru_cache(maxsize=4)
 def load_params(path: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    with np.load(find_params_file(path)) as f:
-        mu = torch.from_numpy(np.asarray(f["mu_pris_param"], dtype=np.float64)).reshape(-1)
-        cov = torch.from_numpy(np.asarray(f["cov_pris_param"], dtype=np.float64))
-        window = torch.from_numpy(np.asarray(f["gaussian_window"], dtype=np.float64))
+    """The pristine model; a present but broken file is an error, never a silent n/a."""
+    found = find_params_file(path)
+    try:
+        with np.load(found, allow_pickle=False) as f:
+            mu = torch.from_numpy(np.asarray(f["mu_pris_param"], dtype=np.float64)).reshape(-1)
+            cov = torch.from_numpy(np.asarray(f["cov_pris_param"], dtype=np.float64))
+            window = torch.from_numpy(np.asarray(f["gaussian_window"], dtype=np.float64))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        first = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        raise DataError(
+            f"NIQE parameter file {found} is unreadable or incomplete ({first}); replace it "
+            "with the release's niqe_pris_params (see docs/metrics.md)"
+        ) from None
+    if mu.shape != (36,) or cov.shape != (36, 36) or window.shape != (7, 7):
+        raise DataError(
+            f"NIQE parameter file {found} has shapes {tuple(mu.shape)}, {tuple(cov.shape)}, "
+            f"{tuple(window.shape)}; expected (36,), (36, 36), (7, 7)"
+        )
     return mu, cov, window
 
 
