@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import statistics
 from pathlib import Path
 
 from srdistill.config import CONFIG_DIR, RunConfig, load_config
@@ -54,14 +55,13 @@ def train_unless_finished(cfg: RunConfig) -> Path:
 
 
 def training_seconds(run_dir: Path) -> float:
-    """Seconds spent in data loading and training steps (not validation or checkpoints),
-    summed over every session of the run, from the per-interval step times it logged."""
-    total, previous = 0.0, 0
-    for row in read_metrics(run_dir):
-        if "sec_per_step" in row:
-            total += row["sec_per_step"] * (row["step"] - previous)
-            previous = row["step"]
-    return total
+    """Seconds of data loading and training steps (not validation or checkpoints): the
+    median logged step time times the number of steps. The median keeps the estimate
+    honest when a few intervals were slowed by another process or a pause."""
+    rows = [r for r in read_metrics(run_dir) if "sec_per_step" in r]
+    if not rows:
+        return 0.0
+    return statistics.median(r["sec_per_step"] for r in rows) * rows[-1]["step"]
 
 
 def copy_records(run_dir: Path, dest: Path, extra: tuple[str, ...] = ()) -> Path:

@@ -158,7 +158,10 @@ def load_record(records: Path | None, runs_dir: Path, name: str) -> dict | None:
     for folder in ([_record_dir(records, name)] if records else []) + [runs_dir / name]:
         path = folder / "eval.json"
         if path.is_file():
-            return json.loads(path.read_text())
+            record = json.loads(path.read_text())
+            if (folder / "metrics.jsonl").is_file():  # one definition of cost for all records
+                record["train_seconds"] = training_seconds(folder)
+            return record
     return None
 
 
@@ -495,7 +498,11 @@ def _cost_lines(results: dict) -> list[str]:
     teacher, warm, scratch = mean_cost("teacher"), mean_cost("self_distill_warm"), None
     scratch = mean_cost("self_distill")
     kd, alone = mean_cost("output_kd"), mean_cost("alone")
-    out = ["Training seconds on the machine that ran them (data + steps; no validation)."]
+    out = [
+        "Training seconds on the machine that ran them: median logged step time x steps "
+        "(data + steps; no validation or checkpoints), so intervals slowed by other work "
+        "do not count."
+    ]
     if scratch is not None:
         out.append(f"- One multi-exit run from scratch (self_distill): {scratch:.0f} s.")
     if teacher is not None and warm is not None:
