@@ -19,6 +19,7 @@ from srdistill.deploy.loading import load_sr_model
 from srdistill.eval import bicubic_upscaler, evaluate, results_table, side_by_side, write_results
 from srdistill.eval.evaluate import super_resolve
 from srdistill.methods import train
+from srdistill.reproduce.runner import is_complete, train_unless_finished
 
 log = logging.getLogger(__name__)
 SCALE = 4  # paper A reports x4
@@ -44,7 +45,7 @@ def demo_configs(data: str, out: Path, steps: int, seed: int) -> tuple[dict, dic
         "seed": seed,
         "scale": SCALE,
         "data": {"train": DATA[data]["train"], "val": DATA[data]["test"][0], "patch_size": 96},
-        "optim": {"lr": 5e-4, "schedule": "cosine", "warmup_steps": min(50, steps // 10)},
+        "optim": {"lr": 1e-3, "schedule": "cosine", "warmup_steps": min(50, steps // 10)},
         "train": {
             "steps": steps,
             "batch_size": 4,
@@ -87,14 +88,9 @@ def run_demo(
     runs = {}
     for raw in (alone, distilled):
         cfg = config_from_dict(raw)
-        status = cfg.run_dir / "status.json"
-        done = status.exists() and '"complete"' in status.read_text()
-        if done and cfg.run_dir.joinpath("config.yaml").exists():
-            log.info("reusing finished run %s", cfg.run_dir)
-        else:
-            log.info("training %s (%s, %d steps)", cfg.name, cfg.method, cfg.train.steps)
-            train(cfg, resume=resume and cfg.run_dir.exists())
-        runs[cfg.name] = cfg.run_dir
+        if not resume and cfg.run_dir.exists() and not is_complete(cfg.run_dir):
+            train(cfg, overwrite=True)
+        runs[cfg.name] = train_unless_finished(cfg)
     scale = SCALE
     light = load_sr_model(runs["alone"])
     exit_model = load_sr_model(runs["self_distilled"], exit_block=4)

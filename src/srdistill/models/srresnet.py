@@ -57,13 +57,18 @@ def upsampler(scale: int, num_features: int) -> nn.Sequential:
 class Reconstruction(nn.Module):
     """Trunk conv + BN, global skip, upsampler and tail: features -> SR image."""
 
-    def __init__(self, scale: int, num_features: int, out_channels: int = 3) -> None:
+    def __init__(
+        self, scale: int, num_features: int, out_channels: int = 3, zero_tail: bool = False
+    ) -> None:
         super().__init__()
         self.trunk = nn.Sequential(
             nn.Conv2d(num_features, num_features, 3, padding=1), nn.BatchNorm2d(num_features)
         )
         self.upsample = upsampler(scale, num_features)
         self.tail = nn.Conv2d(num_features, out_channels, 9, padding=4)
+        if zero_tail:  # a residual head starts at zero: the model starts as exact bicubic
+            nn.init.zeros_(self.tail.weight)
+            nn.init.zeros_(self.tail.bias)
 
     def forward(self, features: torch.Tensor, head_features: torch.Tensor) -> torch.Tensor:
         return self.tail(self.upsample(self.trunk(features) + head_features))
@@ -93,7 +98,7 @@ class SRResNet(nn.Module):
         self.bicubic_skip = bool(bicubic_skip)
         self.head = _head(3, num_features)
         self.body = nn.Sequential(*[ResidualBlock(num_features) for _ in range(num_blocks)])
-        self.recon = Reconstruction(scale, num_features)
+        self.recon = Reconstruction(scale, num_features, zero_tail=self.bicubic_skip)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)
@@ -137,7 +142,12 @@ class MultiExitSRResNet(nn.Module):
         self.exit_blocks = chosen
         self.head = _head(3, num_features)
         self.body = nn.Sequential(*[ResidualBlock(num_features) for _ in range(num_blocks)])
-        self.exits = nn.ModuleDict({str(k): Reconstruction(scale, num_features) for k in chosen})
+        self.exits = nn.ModuleDict(
+            {
+                str(k): Reconstruction(scale, num_features, zero_tail=self.bicubic_skip)
+                for k in chosen
+            }
+        )
 
     @property
     def side_exits(self) -> list[int]:
