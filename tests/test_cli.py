@@ -306,7 +306,9 @@ def test_data_download_from_local_archive(tmp_path, monkeypatch, capsys):
             Image.fromarray(np.full((8, 8, 3), i * 40, np.uint8)).save(buf, format="PNG")
             zf.writestr(f"T91/t{i}.png", buf.getvalue())
     monkeypatch.setenv("SRDISTILL_DATA", str(tmp_path / "root"))
-    assert main(["data", "download", "T91", "--from", str(archive)]) == 0
+    assert main(["data", "download", "T91", "--from", str(archive)]) == 2
+    assert "holds 3 images but T91 has 91" in one_line_error(capsys)  # count is checked
+    assert main(["data", "download", "T91", "--from", str(archive), "--force"]) == 0
     assert sorted(p.name for p in (tmp_path / "root" / "train" / "T91").iterdir()) == [
         "t0.png",
         "t1.png",

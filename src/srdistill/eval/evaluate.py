@@ -12,8 +12,8 @@ import torch
 
 from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import write_image
-from srdistill.errors import CheckpointError, DataError
-from srdistill.metrics import psnr, ssim
+from srdistill.errors import DataError
+from srdistill.metrics import registry
 from srdistill.ops.imresize import imresize
 
 log = logging.getLogger(__name__)
@@ -64,56 +64,9 @@ def _mean(values: list) -> float:
 MetricFn = Callable[[torch.Tensor, torch.Tensor, int], float]
 
 
-def _niqe(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
-    from srdistill.metrics.niqe import niqe
-
-    try:
-        return niqe(sr, scale)
-    except ValueError as exc:  # too small for NIQE's 96x96 blocks: not scored
-        log.warning("NIQE not computed: %s", exc)
-        return float("nan")
-    except CheckpointError:  # no pristine model here: reported by unavailable_metrics
-        return float("nan")
-
-
-def _ma(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
-    from srdistill.metrics.perceptual import MetricUnavailable, ma_score
-
-    try:
-        return ma_score(sr, scale)
-    except MetricUnavailable:  # no model file here: reported by unavailable_metrics
-        return float("nan")
-    except ValueError as exc:  # too small for the features: not scored
-        log.warning("Ma not computed: %s", exc)
-        return float("nan")
-
-
-def _standard_metrics() -> dict[str, MetricFn]:
-    return {
-        "psnr": lambda sr, hr, s: psnr(sr, hr, s).item(),
-        "ssim": lambda sr, hr, s: ssim(sr, hr, s).item(),
-        "niqe": _niqe,
-        "ma": _ma,
-    }
-
-
 def unavailable_metrics(metrics: Sequence[str]) -> dict[str, str]:
     """Metrics among ``metrics`` that cannot be computed here, with the reason."""
-    from srdistill.metrics.niqe import find_params_file
-    from srdistill.metrics.perceptual import ma_unavailable_reason
-
-    out: dict[str, str] = {}
-    reason = ma_unavailable_reason()
-    if reason is not None:  # PI needs Ma
-        out.update({m: reason for m in metrics if m in ("ma", "pi")})
-    if "niqe" in metrics:
-        try:
-            find_params_file()
-        except CheckpointError as exc:
-            out["niqe"] = str(exc)
-            if "pi" in metrics:
-                out["pi"] = str(exc)
-    return out
+    return registry.unavailable(metrics)
 
 
 def evaluate(
@@ -131,11 +84,8 @@ def evaluate(
     progress: bool = False,
 ) -> EvalResult:
     """Score ``fn`` on each set. With ``skip_missing`` an absent set is noted, not fatal."""
-    available = {**_standard_metrics(), **(extra_metrics or {})}
-    unknown = [m for m in metrics if m not in available and m != "pi"]
-    if unknown:
-        names = ", ".join([*available, "pi"])
-        raise DataError(f"unknown metric '{unknown[0]}'; available: {names}")
+    extra = dict(extra_metrics or {})
+    registry.check_names(metrics, list(extra))
     result = EvalResult(model_name)
     for set_name in sets:
         try:
@@ -155,17 +105,13 @@ def evaluate(
         for im in images:
             sr = super_resolve(fn, im.lr, device)
             row = {"model": model_name, "set": Path(set_name).name, "image": im.name}
+            computed: dict[str, float] = {}  # PI reuses NIQE and Ma
             for m in metrics:
-                if m != "pi":
-                    row[m] = available[m](sr, im.hr, scale)
-            if "pi" in metrics:
-                from srdistill.metrics.perceptual import perceptual_index
-
-                parts = {
-                    m: row[m] if m in row else available[m](sr, im.hr, scale)
-                    for m in ("niqe", "ma")
-                }
-                row["pi"] = perceptual_index(parts["niqe"], parts["ma"])
+                row[m] = (
+                    extra[m](sr, im.hr, scale)
+                    if m in extra
+                    else registry.score(m, sr, im.hr, scale, computed)
+                )
             result.rows.append(row)
             if save_dir is not None:
                 write_image(save_dir / Path(set_name).name / f"{im.name}.png", sr)
