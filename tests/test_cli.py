@@ -269,7 +269,7 @@ def test_eval_cohort_member(tmp_path, image_dirs, capsys):
     )
     assert "member 1: SRResNet-1" in capsys.readouterr().out
     assert main(["eval", str(run), "--member", "5", "--sets", str(image_dirs["test"])]) == 2
-    assert "generator_0, generator_1" in one_line_error(capsys)
+    assert "has no member 5; members are 0..1" in one_line_error(capsys)
     out = tmp_path / "all"
     assert (
         main(

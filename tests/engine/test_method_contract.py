@@ -24,8 +24,8 @@ class TotalVariationMethod(Method):
         super().__init__(cfg, ctx)
         m = cfg.model
         self.model = ctx.prepare(SRResNet(cfg.scale, m.num_blocks, m.num_features))
-        self.networks["model"] = self.model
-        self.add_optimizer("model", self.model.parameters())
+        self.networks["student"] = self.model  # any name: the method declares what deploys
+        self.add_optimizer("student", self.model.parameters())
 
     def train_step(self, lr, hr):
         sr = self.model(lr)
@@ -33,11 +33,14 @@ class TotalVariationMethod(Method):
         tv = (sr[..., 1:, :] - sr[..., :-1, :]).abs().mean()
         tv = tv + (sr[..., 1:] - sr[..., :-1]).abs().mean()
         loss = l1 + 0.01 * tv
-        self.step_optimizer("model", loss, self.model.parameters())
+        self.step_optimizer("student", loss, self.model.parameters())
         return {"loss": loss.detach(), "tv": tv.detach()}
 
     def eval_networks(self):
         return {"model": self.model}
+
+    def deploy_networks(self):
+        return ["student"]
 
 
 def test_a_user_method_trains_resumes_exactly_and_evaluates(tmp_path, image_dirs):
@@ -52,10 +55,12 @@ def test_a_user_method_trains_resumes_exactly_and_evaluates(tmp_path, image_dirs
     (run.run_dir / "checkpoints" / "latest").unlink()
     resumed = train(config_from_dict(raw), TotalVariationMethod, resume=True)
     assert resumed.step == 6
-    ref_w, got_w = final_weights(reference.run_dir), final_weights(run.run_dir)
+    ref_w = final_weights(reference.run_dir, "student")
+    got_w = final_weights(run.run_dir, "student")
     assert all(torch.equal(ref_w[k], got_w[k]) for k in ref_w)
     assert losses(run.run_dir) == losses(reference.run_dir)
-    loaded = load_sr_model(run.run_dir)
+    loaded = load_sr_model(run.run_dir)  # finds "student" through run.json's declaration
+    assert loaded.source.name == "student.safetensors"
     result = evaluate(loaded.network, [str(image_dirs["test"])], 2)
     assert len(result.rows) == 2 and all(r["psnr"] > 5 for r in result.rows)
 

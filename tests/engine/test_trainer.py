@@ -17,9 +17,9 @@ from srdistill.methods import train
 from tests.conftest import tiny_config
 
 
-def final_weights(run_dir):
+def final_weights(run_dir, name="model"):
     latest = (run_dir / "checkpoints" / "latest").read_text().strip()
-    return load_file(str(run_dir / "checkpoints" / latest / "model.safetensors"))
+    return load_file(str(run_dir / "checkpoints" / latest / f"{name}.safetensors"))
 
 
 def losses(run_dir):

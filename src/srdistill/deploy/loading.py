@@ -47,6 +47,19 @@ class LoadedModel:
         return LoadedModel(net.eval(), label, self.scale, self.source, full, self.member)
 
 
+def deployed_names(path: Path) -> list[str] | None:
+    """The SR generators a run declared (run.json "deploy"), for a run or checkpoint folder;
+    None for runs made before runs declared them."""
+    import json
+
+    for folder in [path, *path.parents][:3]:
+        record = folder / "run.json"
+        if record.is_file():
+            names = json.loads(record.read_text()).get("deploy")
+            return list(names) if names else None
+    return None
+
+
 def find_weights(path: str | Path, member: int | None = None) -> Path:
     """The generator weights file inside a run folder / checkpoint folder, or the file."""
     path = Path(path)
@@ -59,18 +72,24 @@ def find_weights(path: str | Path, member: int | None = None) -> Path:
         if latest is None:
             raise CheckpointError(f"run folder {path} has no complete checkpoint yet")
         path = latest
-    name = "model.safetensors" if member is None else f"generator_{member}.safetensors"
-    if (
-        member is None
-        and not (path / name).is_file()
-        and (path / "generator_0.safetensors").is_file()
-    ):
-        raise CheckpointError(f"{path} holds a cohort; choose a member with --member 0..K-1")
+    names = deployed_names(path) or _guess_names(path)
+    if member is None and len(names) > 1:
+        last = len(names) - 1
+        raise CheckpointError(
+            f"{path} holds a cohort of {len(names)}; choose a member with --member 0..{last}"
+        )
+    if member is not None and not 0 <= member < len(names):
+        raise CheckpointError(f"{path} has no member {member}; members are 0..{len(names) - 1}")
+    name = names[member or 0] + ".safetensors"
     if not (path / name).is_file():
-        members = sorted(p.stem for p in path.glob("generator_*.safetensors"))
-        hint = f" (members: {', '.join(members)})" if members else ""
-        raise CheckpointError(f"no {name} in {path}{hint}")
+        raise CheckpointError(f"no {name} in {path}")
     return path / name
+
+
+def _guess_names(path: Path) -> list[str]:
+    """File names used before runs recorded what they deploy."""
+    members = sorted(path.glob("generator_*.safetensors"), key=lambda p: int(p.stem.split("_")[1]))
+    return [p.stem for p in members] if members else ["model"]
 
 
 def _checkpoint_dir(path: Path) -> Path:
@@ -83,7 +102,8 @@ def _checkpoint_dir(path: Path) -> Path:
 def cohort_members(path: str | Path) -> list[int]:
     """Member indices of a cohort checkpoint (empty for a single model)."""
     folder = _checkpoint_dir(Path(path))
-    return sorted(int(p.stem.split("_")[1]) for p in folder.glob("generator_*.safetensors"))
+    names = deployed_names(folder) or _guess_names(folder)
+    return list(range(len(names))) if len(names) > 1 else []
 
 
 def run_notes(path: str | Path) -> list[str]:

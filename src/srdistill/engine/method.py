@@ -57,6 +57,14 @@ class Method:
         """Name -> function mapping an LR batch to SR, used for validation."""
         raise NotImplementedError
 
+    def deploy_networks(self) -> list[str]:
+        """Names (keys of ``networks``) of the SR generators a user deploys, in member order.
+
+        Recorded in run.json; deploy/ reads it instead of guessing file names. One name: a
+        single model; several: a cohort whose members are chosen by index.
+        """
+        return ["model"]
+
     def notes(self) -> list[str]:
         """Caveats that must appear in every record and table of this run."""
         return []

@@ -363,6 +363,7 @@ def _train_locked(
         "method": cfg.method,
         "seed": cfg.seed,
         "notes": method.notes(),
+        "deploy": method.deploy_networks(),  # which networks are the SR models, in order
         "train_images": len(data),
         "environment": session["environment"],  # the latest session's, for quick reading
         "sessions": [session],

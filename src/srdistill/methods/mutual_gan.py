@@ -183,5 +183,8 @@ class MutualGANMethod(Method):
         out["loss"] = total / k
         return out
 
+    def deploy_networks(self) -> list[str]:
+        return [f"generator_{i}" for i in range(len(self.generators))]
+
     def eval_networks(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
         return {f"member{i}": unwrap(g) for i, g in enumerate(self.generators)}
