@@ -361,7 +361,7 @@ def test_weights_list_and_vgg19_download_from_mirror(tmp_path, monkeypatch, caps
     fake = tmp_path / "vgg.pth"
     fake.write_bytes(b"wrong")
     assert main(["weights", "vgg19", "--url", fake.as_uri()]) == 2
-    assert "wrong checksum" in one_line_error(capsys)
+    assert "checksum mismatch" in one_line_error(capsys)
 
 
 def test_config_prints_resolved_values(capsys):

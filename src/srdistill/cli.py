@@ -301,34 +301,16 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-    from srdistill.metrics.niqe import PARAMS_URL, find_params_file
-    from srdistill.metrics.perceptual import MA_MODEL_FILE, MA_MODEL_URL, find_ma_model
     from srdistill.models import vgg
+    from srdistill.weights import WEIGHTS, find_weight, missing_message
 
     if args.action == "vgg19":
         path = vgg.download_vgg19(args.url or vgg.VGG19_URL)
         print(f"VGG19 ImageNet weights installed in {path}")
         return 0
-    try:
-        niqe_path: object = find_params_file()
-    except SrdistillError:
-        niqe_path = f"missing (download {PARAMS_URL})"
-    rows = [
-        (
-            "VGG19 (content loss)",
-            vgg.find_vgg19_weights()
-            or f"missing (run `srdistill "
-            f"weights vgg19` or put {vgg.VGG19_FILE} in {vgg.hub_checkpoint_dir()})",
-        ),
-        ("NIQE pristine model", niqe_path),
-        (
-            "Ma et al. 2017 model",
-            find_ma_model()
-            or f"missing (model.mat from {MA_MODEL_URL} as <data root>/weights/{MA_MODEL_FILE})",
-        ),
-    ]
-    for name, where in rows:
-        print(f"{name}: {where}")
+    for key, w in WEIGHTS.items():
+        found = find_weight(key)
+        print(f"{w.what}: {found if found else 'missing (' + missing_message(key) + ')'}")
     return 0
 
 

@@ -225,7 +225,7 @@ def test_wrong_model_files_are_one_line_errors(tmp_path):
 def test_without_the_model_ma_and_pi_are_unavailable(monkeypatch, tmp_path):
     monkeypatch.delenv("SRDISTILL_MA_MODEL", raising=False)
     monkeypatch.setenv("SRDISTILL_DATA", str(tmp_path))  # a data root without the model
-    with pytest.raises(MetricUnavailable, match="model file not found"):
+    with pytest.raises(MetricUnavailable, match="Ma et al. 2017 model not found"):
         ma_score(torch.rand(3, 80, 80))
     reasons = unavailable_metrics(["psnr", "ma", "pi"])
     assert set(reasons) == {"ma", "pi"} and "SRDISTILL_MA_MODEL" in reasons["ma"]

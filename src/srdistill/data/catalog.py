@@ -22,7 +22,6 @@ import os
 import shutil
 import tarfile
 import tempfile
-import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -376,33 +375,15 @@ def download(
     cache.mkdir(parents=True, exist_ok=True)
     archive = cache / PurePosixPath(source.url).name
     if not archive.exists() or file_digest(archive, source.hash_name) != source.digest:
-        part = archive.with_suffix(archive.suffix + ".part")
+        from srdistill.downloads import DownloadFailed, download_verified
+
         try:
-            with (
-                urllib.request.urlopen(url or source.url, timeout=60) as resp,
-                open(part, "wb") as f,
-            ):
-                total = int(resp.headers.get("Content-Length") or 0)
-                done = 0
-                for block in iter(lambda: resp.read(1 << 20), b""):
-                    f.write(block)
-                    done += len(block)
-                    if progress:
-                        progress(done, total)
-        except OSError as exc:
-            part.unlink(missing_ok=True)
+            download_verified(url or source.url, archive, source.hash_name, source.digest, progress)
+        except DownloadFailed as exc:
             raise DataError(
-                f"download of {entry.name} from {url or source.url} failed: {exc}; "
-                f"download it by hand and run `srdistill data download {entry.name} --from FILE`"
+                f"{entry.name}: {exc}; download it by hand and run "
+                f"`srdistill data download {entry.name} --from FILE`"
             ) from None
-        got = file_digest(part, source.hash_name)
-        if got != source.digest:
-            part.unlink(missing_ok=True)
-            raise DataError(
-                f"checksum mismatch for {entry.name}: {source.hash_name} {got}, expected "
-                f"{source.digest}; the download is corrupt or changed upstream"
-            )
-        os.replace(part, archive)
     return import_dataset(name, archive, root, verify_checksum=False, force=force)
 
 

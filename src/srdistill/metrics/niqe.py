@@ -15,7 +15,6 @@ Everything per image is vectorised over blocks; it runs on CPU or GPU in float64
 
 from __future__ import annotations
 
-import os
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from srdistill.errors import CheckpointError, DataError
+from srdistill.errors import DataError
 from srdistill.ops.color import luma_8bit
 from srdistill.ops.imresize import imresize
 
@@ -41,19 +40,9 @@ SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 def find_params_file(path: str | Path | None = None) -> Path:
     """The pristine-model file: ``path``, $SRDISTILL_NIQE_PARAMS, or <data root>/weights."""
-    from srdistill.data.catalog import data_roots
+    from srdistill.weights import require_weight
 
-    candidates = [Path(path)] if path else []
-    if os.environ.get("SRDISTILL_NIQE_PARAMS"):
-        candidates.append(Path(os.environ["SRDISTILL_NIQE_PARAMS"]))
-    candidates += [root / "weights" / PARAMS_FILE for root in data_roots()]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise CheckpointError(
-        f"NIQE pristine parameters ({PARAMS_FILE}) not found; download {PARAMS_URL} into "
-        f"<data root>/weights/ or set SRDISTILL_NIQE_PARAMS"
-    )
+    return require_weight("niqe", path)
 
 
 @lru_cache(maxsize=4)

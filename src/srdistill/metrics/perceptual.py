@@ -8,7 +8,6 @@ public release (github.com/chaoma99/sr-metric, ``model.mat``); when it is not fo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
@@ -35,24 +34,16 @@ class MetricUnavailable(RuntimeError):
 
 def find_ma_model(path: str | Path | None = None) -> Path | None:
     """``path``, $SRDISTILL_MA_MODEL, or <data root>/weights/ma_model.mat, if it exists."""
-    from srdistill.data.catalog import data_roots
+    from srdistill.weights import find_weight
 
-    candidates = [Path(path)] if path else []
-    if os.environ.get("SRDISTILL_MA_MODEL"):
-        candidates.append(Path(os.environ["SRDISTILL_MA_MODEL"]))
-    candidates += [root / "weights" / MA_MODEL_FILE for root in data_roots()]
-    return next((c for c in candidates if c.is_file()), None)
+    return find_weight("ma", path)
 
 
 def ma_unavailable_reason() -> str | None:
     """Why Ma (and hence PI) cannot be computed here, or None when it can."""
-    if find_ma_model() is None:
-        return (
-            f"Ma et al. 2017 model file not found (put model.mat from {MA_MODEL_URL} at "
-            f"<data root>/weights/{MA_MODEL_FILE} or set SRDISTILL_MA_MODEL); Ma and PI are "
-            f"not reported"
-        )
-    return None
+    from srdistill.weights import missing_message
+
+    return missing_message("ma") if find_ma_model() is None else None
 
 
 def ma_score(

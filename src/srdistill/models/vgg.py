@@ -10,9 +10,6 @@ initialised stand-in exists only as an explicit option (``vgg_weights: random``)
 
 from __future__ import annotations
 
-import hashlib
-import os
-import urllib.request
 from pathlib import Path
 
 import torch
@@ -93,37 +90,20 @@ def hub_checkpoint_dir() -> Path:
 
 
 def find_vgg19_weights(configured: str | None = None) -> Path | None:
-    candidates = []
-    if configured:
-        candidates.append(Path(configured).expanduser())
-    if os.environ.get("SRDISTILL_VGG19"):
-        candidates.append(Path(os.environ["SRDISTILL_VGG19"]))
-    candidates.append(hub_checkpoint_dir() / VGG19_FILE)
-    return next((c for c in candidates if c.is_file()), None)
+    from srdistill.weights import find_weight
+
+    return find_weight("vgg19", configured)
 
 
 def download_vgg19(url: str = VGG19_URL, dest_dir: Path | None = None) -> Path:
     """Fetch the ImageNet VGG19 file into the hub cache, verifying its SHA-256 prefix."""
+    from srdistill.downloads import DownloadFailed, download_verified
+
     dest_dir = dest_dir or hub_checkpoint_dir()
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / VGG19_FILE
-    part = dest.with_suffix(".part")
-    sha = hashlib.sha256()
     try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(part, "wb") as f:
-            for block in iter(lambda: resp.read(1 << 20), b""):
-                sha.update(block)
-                f.write(block)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise CheckpointError(
-            f"VGG19 download from {url} failed: {exc}; put {VGG19_FILE} in {dest_dir}"
-        ) from None
-    if not sha.hexdigest().startswith(VGG19_SHA256_PREFIX):
-        part.unlink(missing_ok=True)
-        raise CheckpointError(f"VGG19 download from {url} has the wrong checksum; not saved")
-    os.replace(part, dest)
-    return dest
+        return download_verified(url, dest_dir / VGG19_FILE, "sha256", VGG19_SHA256_PREFIX)
+    except DownloadFailed as exc:
+        raise CheckpointError(f"VGG19: {exc}; put {VGG19_FILE} in {dest_dir}") from None
 
 
 def build_vgg19_features(layer: str, weights: str | None) -> tuple[VGG19Features, bool]:
@@ -139,14 +119,9 @@ def build_vgg19_features(layer: str, weights: str | None) -> tuple[VGG19Features
                 nn.init.kaiming_normal_(module.weight, generator=gen, nonlinearity="relu")
                 nn.init.zeros_(module.bias)
         return net, False
-    path = find_vgg19_weights(weights)
-    if path is None:
-        where = weights or str(hub_checkpoint_dir() / VGG19_FILE)
-        raise CheckpointError(
-            f"VGG19 ImageNet weights not found at {where}; download {VGG19_URL} (torchvision's "
-            f"{VGG19_FILE}) there, set mutual.vgg_weights=PATH, or run `srdistill weights "
-            "vgg19`; mutual.vgg_weights=random trains with a stand-in that is not comparable"
-        )
+    from srdistill.weights import require_weight
+
+    path = require_weight("vgg19", weights)
     from srdistill.safe_load import load_tensors
 
     state = load_tensors(path, "VGG19 weights")
