@@ -281,6 +281,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             sets,
             args.override,
             train_missing=not args.no_train,
+            arms=[a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None,
         )
         print(path.read_text())
         print(f"wrote {path}, {path.with_name('results.csv')} and the validation plot")
@@ -513,6 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--no-train", action="store_true", help="study-a: tabulate the records there are"
+    )
+    r.add_argument(
+        "--arms",
+        help="study-a: comma-separated arms to train (default: all). Several study-a "
+        "processes may share one --out: each takes the next run no other process holds",
     )
     r.add_argument("--sets", help="comma-separated test sets (default: the four standard)")
     _add_override_option(r, " in every run")

@@ -110,3 +110,36 @@ def test_study_runs_every_arm_and_rebuilds_from_records(tmp_path):
     study_a("study", 2, runs, records, [str(test_dir)], overrides)
     assert (records / "results.csv").read_text() == before
     assert not (runs / "study").exists() or not list((runs / "study").iterdir())
+
+
+@pytest.mark.slow
+def test_runs_held_by_another_process_are_left_and_a_missing_teacher_is_retrained(tmp_path):
+    from srdistill.engine.lock import RunLock
+
+    train_dir = write_images(tmp_path / "train_imgs", 3, (64, 56), seed=0)
+    test_dir = write_images(tmp_path / "BSD100", 2, (40, 36), seed=100)
+    overrides = [*TINY, f"data.train=[{train_dir}]", f"data.val={test_dir}"]
+    records, runs = tmp_path / "records", tmp_path / "runs"
+    study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["teacher"])
+    first = json.loads((records / "runs" / "teacher_seed0" / "eval.json").read_text())
+    # A new machine: the teacher's record is committed, its weights are not here. Another
+    # process holds `alone`; this one must skip it (wait 0) and retrain the teacher for KD.
+    shutil.rmtree(runs)
+    held = runs / "study" / "alone_seed0"
+    held.mkdir(parents=True)
+    lock = RunLock(held).acquire()
+    try:
+        study_a(
+            "study", 1, runs, records, [str(test_dir)], overrides,
+            wait_seconds=0, arms=["teacher", "alone", "output_kd"],
+        )
+    finally:
+        lock.release()
+    assert not (records / "runs" / "alone_seed0").exists()
+    assert (runs / "study" / "teacher_seed0" / "status.json").is_file()
+    kd = (records / "runs" / "output_kd_seed0" / "config.yaml").read_text()
+    assert str(runs / "study" / "teacher_seed0") in kd
+    again = json.loads((records / "runs" / "teacher_seed0" / "eval.json").read_text())
+    assert again["networks"].keys() == first["networks"].keys()
+    with pytest.raises(Exception, match="unknown study arm 'nope'"):
+        study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["nope"])

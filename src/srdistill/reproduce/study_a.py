@@ -26,16 +26,19 @@ import json
 import logging
 import math
 import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from srdistill.config import RunConfig
 from srdistill.data.catalog import TEST_SETS
 from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import atomic_write_bytes
 from srdistill.deploy.loading import load_sr_model
+from srdistill.engine.lock import RunLocked
 from srdistill.engine.logging import read_metrics
-from srdistill.errors import DataError
+from srdistill.errors import ConfigError, DataError
 from srdistill.eval.evaluate import bicubic_upscaler, evaluate
 from srdistill.eval.figures import line_plot
 from srdistill.reproduce.runner import (
@@ -103,6 +106,7 @@ ARMS: tuple[Arm, ...] = (
         seeds=1,
     ),
 )
+TEACHER_ARM = ARMS[0]
 # (A, network of A, B, network of B): paired per seed, A - B.
 CONTRASTS: tuple[tuple[str, str, str, str], ...] = (
     ("self_distill", "exit4", "alone", "student"),
@@ -165,6 +169,84 @@ def load_record(records: Path | None, runs_dir: Path, name: str) -> dict | None:
     return None
 
 
+class _Study:
+    """Trains, evaluates and records the study's runs; shared safely between processes.
+
+    Every run is trained under its run folder's lock, so several ``reproduce study-a``
+    processes (one per core or per GPU) can work on one study: each takes the next run
+    that no other process holds, and waits only when nothing else is left.
+    """
+
+    def __init__(
+        self,
+        preset: str,
+        runs_dir: Path,
+        records: Path | None,
+        sets: list[str],
+        overrides: list[str],
+        config_dir: Path,
+    ) -> None:
+        self.preset, self.runs_dir, self.records = preset, runs_dir, records
+        self.sets, self.overrides, self.config_dir = sets, overrides, config_dir
+        self.teacher_dir = runs_dir / TEACHER_RUN
+
+    def config(self, arm: Arm, seed: int) -> RunConfig:
+        teacher = [f"{arm.uses_teacher}={self.teacher_dir}"] if arm.uses_teacher else []
+        return run_config(
+            arm.config,
+            self.preset,
+            seed,
+            self.runs_dir,
+            [*self.overrides, *arm.overrides, *teacher],
+            name=arm.name,
+            config_dir=self.config_dir,
+        )
+
+    def train_and_record(self, arm: Arm, seed: int) -> dict:
+        """Train (or resume) one run, evaluate its final iterate, and record it."""
+        run_dir = train_unless_finished(self.config(arm, seed))
+        record = evaluate_run(arm, run_dir, self.sets)
+        record["seed"] = seed
+        atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
+        if self.records:
+            copy_records(run_dir, _record_dir(self.records, run_name(arm, seed)), ("eval.json",))
+        return record
+
+    def ensure_teacher(self) -> None:
+        """The teacher's weights must be here for a warm or KD arm. A committed teacher
+        record without its weights (a new machine) means training it again; its record
+        is then replaced, so the records always describe the teacher the arms learnt from."""
+        if not is_complete(self.teacher_dir):
+            log.info("the teacher's weights are not here: training it (%s)", self.teacher_dir)
+            self.train_and_record(TEACHER_ARM, 0)
+
+    def run_all(
+        self, todo: list[tuple[Arm, int]], train_missing: bool, wait_seconds: float
+    ) -> dict[tuple[str, int], dict]:
+        results: dict[tuple[str, int], dict] = {}
+        pending = list(todo)
+        while pending:
+            held_elsewhere = []
+            for arm, seed in pending:
+                name = run_name(arm, seed)
+                record = load_record(self.records, self.runs_dir, name)
+                if record is None and train_missing:
+                    try:
+                        if arm.uses_teacher:
+                            self.ensure_teacher()
+                        record = self.train_and_record(arm, seed)
+                    except RunLocked as err:
+                        log.info("%s: another process holds it (%s); later", name, err)
+                        held_elsewhere.append((arm, seed))
+                        continue
+                if record is not None:
+                    results[(arm.name, seed)] = record
+            if held_elsewhere and wait_seconds > 0:
+                time.sleep(wait_seconds)  # the others' runs are all that is left
+            pending = held_elsewhere if wait_seconds > 0 else []
+        return results
+
+
 def study_a(
     preset: str = "study",
     seeds: int = 3,
@@ -174,8 +256,15 @@ def study_a(
     overrides: Sequence[str] = (),
     train_missing: bool = True,
     config_dir: Path = CONFIG_DIR,
+    wait_seconds: float = 30.0,
+    arms: Sequence[str] | None = None,
 ) -> Path:
-    """Train what is missing, evaluate it, and write results.csv / results.md / the plot."""
+    """Train what is missing, evaluate it, and write results.csv / results.md / the plot.
+
+    Several processes may run this on the same ``runs_dir`` at once (each with its own
+    threads or GPU): runs are claimed through their locks. A process waits
+    ``wait_seconds`` between looks at runs another process holds (0: skip them). ``arms``
+    restricts the work to those arms (the tables then show only what has records)."""
     runs_dir = Path(runs_dir) / preset
     sets = list(sets or TEST_SETS)
     present = []
@@ -188,37 +277,17 @@ def study_a(
     if not present:
         raise DataError(f"none of the test sets {', '.join(sets)} is available here")
     out = Path(records) if records else runs_dir
-    results: dict[tuple[str, int], dict] = {}
-    teacher_dir = runs_dir / TEACHER_RUN
-    for arm, seed in jobs(seeds):
-        name = run_name(arm, seed)
-        record = load_record(records, runs_dir, name)
-        if record is None:
-            cfg = run_config(
-                arm.config,
-                preset,
-                seed,
-                runs_dir,
-                [
-                    *overrides,
-                    *arm.overrides,
-                    *([f"{arm.uses_teacher}={teacher_dir}"] if arm.uses_teacher else []),
-                ],
-                name=arm.name if arm.name != "teacher" else "teacher",
-                config_dir=config_dir,
+    study = _Study(preset, runs_dir, records, present, list(overrides), config_dir)
+    todo = jobs(seeds)
+    if arms:
+        unknown = sorted(set(arms) - {a.name for a in ARMS})
+        if unknown:
+            raise ConfigError(
+                f"unknown study arm {unknown[0]!r}; the arms are "
+                + ", ".join(a.name for a in ARMS)
             )
-            if not is_complete(cfg.run_dir) and not train_missing:
-                continue
-            if arm.uses_teacher and not is_complete(teacher_dir):
-                if not train_missing:
-                    continue
-            run_dir = train_unless_finished(cfg)
-            record = evaluate_run(arm, run_dir, present)
-            record["seed"] = seed
-            atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
-            if records:
-                copy_records(run_dir, _record_dir(records, name), ("eval.json",))
-        results[(arm.name, seed)] = record
+        todo = [(a, s) for a, s in todo if a.name in arms]
+    results = study.run_all(todo, train_missing, wait_seconds)
     bicubic = evaluate(bicubic_upscaler(SCALE), present, SCALE, model_name="bicubic").summary()
     curves = {
         name: read_metrics(folder)
