@@ -130,8 +130,14 @@ def test_runs_held_by_another_process_are_left_and_a_missing_teacher_is_retraine
     lock = RunLock(held).acquire()
     try:
         study_a(
-            "study", 1, runs, records, [str(test_dir)], overrides,
-            wait_seconds=0, arms=["teacher", "alone", "output_kd"],
+            "study",
+            1,
+            runs,
+            records,
+            [str(test_dir)],
+            overrides,
+            wait_seconds=0,
+            arms=["teacher", "alone", "output_kd"],
         )
     finally:
         lock.release()

@@ -283,8 +283,7 @@ def study_a(
         unknown = sorted(set(arms) - {a.name for a in ARMS})
         if unknown:
             raise ConfigError(
-                f"unknown study arm {unknown[0]!r}; the arms are "
-                + ", ".join(a.name for a in ARMS)
+                f"unknown study arm {unknown[0]!r}; the arms are " + ", ".join(a.name for a in ARMS)
             )
         todo = [(a, s) for a, s in todo if a.name in arms]
     results = study.run_all(todo, train_missing, wait_seconds)
