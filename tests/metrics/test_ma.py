@@ -123,6 +123,41 @@ def test_features_see_the_loss_of_detail_of_bicubic_upscaling(set5_features):
     assert tail(svd_blur) < 0.6 * tail(svd_hr)
 
 
+# (set, image, top, left, height, width, flat regions): crops of real images; the last has
+# exactly flat regions (a saturated sky and a black corner) written into it.
+RELEASE_CASES = [
+    ("BSD100", "img_001.png", 40, 60, 96, 128, False),
+    ("Set14", None, 100, 120, 104, 120, False),
+    ("Urban100", None, 0, 0, 128, 136, False),
+    ("BSD100", "img_003.png", 0, 0, 112, 144, True),
+]
+
+
+@pytest.mark.parametrize("case", RELEASE_CASES, ids=lambda c: f"{c[0]}-{'flat' if c[6] else 'real'}")
+def test_features_equal_an_independent_transcription_of_the_release(case, shared_data):
+    from tests.metrics import matlab_ma
+
+    from srdistill.data.io import read_image
+    from srdistill.ops.color import luma_8bit
+
+    set_name, image, top, left, height, width, flat = case
+    folder = shared_data / "benchmark" / set_name
+    path = folder / image if image else sorted(folder.glob("*.png"))[0]
+    luma = luma_8bit(read_image(path)[0], True)[top : top + height, left : left + width]
+    luma = luma.to(torch.float64).clone()
+    if flat:
+        luma[:40, :] = 255.0
+        luma[80:, 100:] = 0.0
+    assert luma.shape == (height, width)
+    ours = ma.ma_features(luma)
+    release = matlab_ma.feature_all(luma.numpy())
+    for name, got, want in zip(("local", "global", "spatial"), ours, release, strict=True):
+        # Singular values are only determined to eps * the largest one (backward-stable
+        # SVD), so numerically zero ones are compared on that scale.
+        floor = 1e-12 * np.abs(want).max() if name == "spatial" else 1e-12
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=floor, err_msg=name)
+
+
 def test_too_small_image_is_a_clear_error():
     with pytest.raises(ValueError, match="too small"):
         ma.ma_features(torch.rand(40, 80) * 255)

@@ -12,18 +12,21 @@ the release) on one of three feature groups:
    Gaussian shape of the AC coefficients, their coefficient of variation and the variance
    of that coefficient over three orientation bands; pooled per scale as the mean of the
    10 % most telling blocks (lowest shape, highest variation) and the mean of all.
-2. global frequency (45): a 2-level, 6-orientation steerable pyramid, each band divisively
-   normalised by its 3x3 neighbourhood, parent and sibling orientations (DIIVINE's
-   Gaussian-scale-mixture normalisation); the generalised Gaussian shape of each band
-   (12) and of each orientation across both scales (6), the SSIM of each band (resized)
-   with the high-pass residual (12) and between the orientations of the finest scale (15).
+2. global frequency (45): a 2-level, 6-orientation steerable pyramid of the image at
+   0-255 values, each band divisively normalised by its 3x3 neighbourhood, its parent
+   (the coarser band of the same orientation, where the release gives one) and the other
+   orientations of its scale (DIIVINE's Gaussian-scale-mixture normalisation); the
+   generalised Gaussian shape of each normalised band (12) and of each orientation across
+   both scales (6); the mean contrast-structure term of SSIM (0-255 constants) between each
+   raw band, resized to the high-pass residual's size, and that raw residual (12), and
+   between the normalised orientations of the finest scale (15).
 3. spatial (75): singular values of the matrix of non-overlapping 5x5 patches, per scale.
 
 The trained model is the authors' file (``model.mat`` of github.com/chaoma99/sr-metric);
-it is read as released and never approximated. The feature code follows the published
-description and the MATLAB release's conventions as other ports document them; it has
-not been compared with MATLAB outputs here (no model file or reference scores on this
-machine) -- docs/metrics.md says what that means for reported numbers.
+it is read as released and never approximated. The features follow the release's MATLAB
+files (feature_all.m, block_dct.m, global_gsm.m, norm_sender_normalized.m,
+ssim_index_new.m and matlabPyrTools' buildSFpyr); tests/metrics/matlab_ma.py transcribes
+those files line by line, and the tests hold every feature to it within 1e-6 relative.
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ import torch
 import torch.nn.functional as F
 
 from srdistill.errors import CheckpointError
-from srdistill.metrics.psnr_ssim import ssim_map_valid
+from srdistill.metrics.psnr_ssim import contrast_structure_map_valid
 from srdistill.ops.imresize import imresize
 from srdistill.ops.steerable import steerable_pyramid
 
 FEATURE_SIZES = (18, 45, 75)
-_EPS = 1e-7  # the reference's guard against division by zero
+_EPS = 1e-7  # the release's guard against division by zero (gama_gen_gauss.m, coeff_var)
+_ORIENTATION_EPS = 1e-8  # oriented*_dct_rho_config3.m use a smaller one
 
 
 # --- generalised Gaussian shape ---------------------------------------------------------
@@ -129,15 +133,23 @@ def dct_blocks(img: torch.Tensor, step: int = 3, border: int = 2) -> torch.Tenso
     return d @ blocks @ d.t()
 
 
-def _variation(x: torch.Tensor) -> torch.Tensor:
-    """std(|x|) / mean(|x|) along the last dimension (the reference's 'rho')."""
+def _variation(x: torch.Tensor, eps: float = _EPS) -> torch.Tensor:
+    """std(|x|) / mean(|x|) along the last dimension (the release's 'rho')."""
     a = x.abs()
-    return a.std(dim=-1) / (a.mean(dim=-1) + _EPS)
+    return a.std(dim=-1) / (a.mean(dim=-1) + eps)
 
 
-def _mean_of_extreme_tenth(values: torch.Tensor, lowest: bool) -> torch.Tensor:
-    k = math.ceil(0.1 * values.numel())
-    return torch.sort(values, descending=not lowest).values[:k].mean()
+def _mean_of_lowest_tenth(values: torch.Tensor) -> torch.Tensor:
+    """block_dct.m: mean of sorted(1:ceil(n*0.1))."""
+    n = values.numel()
+    return torch.sort(values).values[: math.ceil(n * 0.1)].mean()
+
+
+def _mean_of_highest_tenth(values: torch.Tensor) -> torch.Tensor:
+    """block_dct.m: mean of sorted(fix(n*0.9):end) (1-based), i.e. n - fix(0.9 n) + 1
+    values -- one more than a tenth when 0.9 n is whole."""
+    n = values.numel()
+    return torch.sort(values).values[math.trunc(n * 0.9) - 1 :].mean()
 
 
 def local_frequency_features(img: torch.Tensor) -> torch.Tensor:
@@ -147,15 +159,17 @@ def local_frequency_features(img: torch.Tensor) -> torch.Tensor:
     shape = ggd_shape(ac)
     variation = _variation(ac)
     masks = _orientation_masks().to(img.device)
-    per_band = torch.stack([_variation(coeffs[:, m]) for m in masks], dim=-1)
+    per_band = torch.stack(
+        [_variation(coeffs[:, m], _ORIENTATION_EPS) for m in masks], dim=-1
+    )
     orientation = per_band.var(dim=-1)
     return torch.stack(
         [
-            _mean_of_extreme_tenth(shape, lowest=True),
+            _mean_of_lowest_tenth(shape),
             shape.mean(),
-            _mean_of_extreme_tenth(variation, lowest=False),
+            _mean_of_highest_tenth(variation),
             variation.mean(),
-            _mean_of_extreme_tenth(orientation, lowest=False),
+            _mean_of_highest_tenth(orientation),
             orientation.mean(),
         ]
     )
@@ -176,6 +190,16 @@ def spatial_features(img: torch.Tensor, patch: int = 5) -> torch.Tensor:
 # --- feature group 2: steerable pyramid statistics --------------------------------------
 
 
+def _has_parent(level: int, orientation: int, levels: int, orientations: int) -> bool:
+    """norm_sender_normalized.m: band number nband = level * Nor + orientation + 2 (1-based,
+    after the high-pass) has a parent when nband < Nband - Nor, Nband counting every band
+    but the high-pass. With 2 levels that leaves the finest scale's last orientation,
+    and the whole coarsest scale, without one."""
+    nband = level * orientations + orientation + 2
+    total = levels * orientations + 1  # oriented bands and the low-pass
+    return nband < total - orientations
+
+
 def _divisive_normalisation(bands: list[list[torch.Tensor]], guard: int = 16) -> list[torch.Tensor]:
     """DIIVINE's normalisation of every band by its Gaussian-scale-mixture neighbourhood
     (3x3 spatial neighbours, the parent band where there is one, the other orientations
@@ -190,10 +214,12 @@ def _divisive_normalisation(bands: list[list[torch.Tensor]], guard: int = 16) ->
             windows = band.unfold(0, 3, 1).unfold(1, 3, 1).reshape(h - 2, w - 2, 9)
             columns = [windows]
             n = 9
-            if level + 1 < levels:
-                parent = imresize(bands[level + 1][o][None, None], size=(h, w))[0, 0]
+            if _has_parent(level, o, levels, orientations):
+                # imresize(parent, 2) (bicubic), then its top-left h x w.
+                parent = imresize(bands[level + 1][o][None, None], 2.0)[0, 0][:h, :w]
                 columns.append(parent[1:-1, 1:-1, None])
                 n += 1
+            # The other orientations enter the covariance but not the count n (as released).
             columns += [bands[level][k][1:-1, 1:-1, None] for k in range(orientations) if k != o]
             y = torch.cat(columns, dim=-1).reshape((h - 2) * (w - 2), -1)
             cov = y.t() @ y / y.shape[0]
@@ -213,8 +239,14 @@ def _divisive_normalisation(bands: list[list[torch.Tensor]], guard: int = 16) ->
     return out
 
 
+def _mean_cs(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Third output of ssim_index_new.m: the mean contrast-structure term, constants for
+    0-255 data."""
+    return contrast_structure_map_valid(a, b, 255.0).mean()
+
+
 def global_frequency_features(luma: torch.Tensor) -> torch.Tensor:
-    """45 steerable-pyramid statistics of an image on the 0-255 scale."""
+    """45 steerable-pyramid statistics (global_gsm.m) of an image on the 0-255 scale."""
     pyramid = steerable_pyramid(luma, levels=2, orientations=6)
     bands = _divisive_normalisation(pyramid.bands)
     n_or = len(pyramid.bands[0])
@@ -224,18 +256,9 @@ def global_frequency_features(luma: torch.Tensor) -> torch.Tensor:
         for o in range(n_or)
     ]
     hp = pyramid.highpass
-    # SSIM with the constants of a [0, 1] data range, as the reference computes it.
-    feats += [
-        ssim_map_valid(
-            imresize(b[None, None], size=(hp.shape[0], hp.shape[1]))[0, 0], hp, 1.0
-        ).mean()
-        for b in bands
-    ]
-    feats += [
-        ssim_map_valid(bands[i], bands[j], 1.0).mean()
-        for i in range(n_or)
-        for j in range(i + 1, n_or)
-    ]
+    raw = [b for level in pyramid.bands for b in level]
+    feats += [_mean_cs(imresize(b[None, None], size=tuple(hp.shape))[0, 0], hp) for b in raw]
+    feats += [_mean_cs(bands[i], bands[j]) for i in range(n_or) for j in range(i + 1, n_or)]
     return torch.stack(feats)
 
 

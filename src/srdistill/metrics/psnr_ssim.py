@@ -82,6 +82,17 @@ def ssim_map_valid(a: torch.Tensor, b: torch.Tensor, data_range: float) -> torch
     )
 
 
+def contrast_structure_map_valid(
+    a: torch.Tensor, b: torch.Tensor, data_range: float
+) -> torch.Tensor:
+    """The contrast-structure part of SSIM, (2 cov + C2) / (var_a + var_b + C2), on the
+    same window and positions as ``ssim_map_valid`` (the ``cs_map`` of ssim_index_new.m)."""
+    c2 = (0.03 * data_range) ** 2
+    mu_a, mu_b, aa, bb, ab = _gaussian_filter_valid(torch.stack([a, b, a * a, b * b, a * b]))
+    var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
+    return (2 * cov + c2) / (var_a + var_b + c2)
+
+
 def ssim(
     sr: torch.Tensor, hr: torch.Tensor, crop_border: int = 0, y_channel: bool = True
 ) -> torch.Tensor:
