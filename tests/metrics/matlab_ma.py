@@ -111,7 +111,10 @@ def blkproc(im: np.ndarray, block: int, border: int, fun) -> np.ndarray:  # noqa
     out = np.zeros((mblocks, nblocks))
     for i in range(mblocks):
         for j in range(nblocks):
-            x = aa[i * block : i * block + block + 2 * border, j * block : j * block + block + 2 * border]
+            x = aa[
+                i * block : i * block + block + 2 * border,
+                j * block : j * block + block + 2 * border,
+            ]
             out[i, j] = fun(x)
     return out
 

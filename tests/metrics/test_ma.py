@@ -133,12 +133,13 @@ RELEASE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", RELEASE_CASES, ids=lambda c: f"{c[0]}-{'flat' if c[6] else 'real'}")
+@pytest.mark.parametrize(
+    "case", RELEASE_CASES, ids=lambda c: f"{c[0]}-{'flat' if c[6] else 'real'}"
+)
 def test_features_equal_an_independent_transcription_of_the_release(case, shared_data):
-    from tests.metrics import matlab_ma
-
     from srdistill.data.io import read_image
     from srdistill.ops.color import luma_8bit
+    from tests.metrics import matlab_ma
 
     set_name, image, top, left, height, width, flat = case
     folder = shared_data / "benchmark" / set_name

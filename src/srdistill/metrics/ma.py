@@ -159,9 +159,7 @@ def local_frequency_features(img: torch.Tensor) -> torch.Tensor:
     shape = ggd_shape(ac)
     variation = _variation(ac)
     masks = _orientation_masks().to(img.device)
-    per_band = torch.stack(
-        [_variation(coeffs[:, m], _ORIENTATION_EPS) for m in masks], dim=-1
-    )
+    per_band = torch.stack([_variation(coeffs[:, m], _ORIENTATION_EPS) for m in masks], dim=-1)
     orientation = per_band.var(dim=-1)
     return torch.stack(
         [
