@@ -5,7 +5,7 @@ from tests.conftest import write_images
 
 
 def test_missing_niqe_model_is_reported_not_raised(tmp_path, monkeypatch):
-    from srdistill.metrics import niqe as niqe_module
+    from srdistill.metrics import niqe_metric as niqe_module
 
     monkeypatch.setenv("SRDISTILL_DATA", str(tmp_path / "empty"))
     monkeypatch.delenv("SRDISTILL_NIQE_PARAMS", raising=False)

@@ -1,6 +1,6 @@
 """An independent transcription of the Ma et al. 2017 release's feature code (MATLAB),
 written for the tests: numpy with loops, one MATLAB statement at a time, nothing shared
-with srdistill.metrics.ma. Files transcribed (github.com/chaoma99/sr-metric): feature_all.m,
+with srdistill.metrics.ma_metric. Files transcribed (github.com/chaoma99/sr-metric): feature_all.m,
 block_dct.m, gama_dct.m, gama_gen_gauss.m, coeff_var_dct.m, coeff_var_gen_gauss.m,
 oriented{1,2,3}_dct_rho_config3.m, global_gsm.m, norm_sender_normalized.m,
 ssim_index_new.m, and matlabPyrTools' buildSFpyr.m, buildSFpyrLevs.m, rcosFn.m, pointOp.c

@@ -13,7 +13,7 @@ from scipy.stats import gennorm
 
 from srdistill.errors import CheckpointError
 from srdistill.eval.evaluate import bicubic_upscaler, evaluate, unavailable_metrics
-from srdistill.metrics import ma
+from srdistill.metrics import ma_metric as ma
 from srdistill.metrics.perceptual import MetricUnavailable, ma_score, perceptual_index
 from tests.conftest import write_images
 

@@ -5,11 +5,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy.ndimage import convolve
 from scipy.special import gamma
 
 from srdistill.errors import CheckpointError
-from srdistill.metrics.niqe import aggd_fit, niqe, niqe_of_luma
+from srdistill.metrics.niqe_metric import aggd_fit, niqe, niqe_of_luma
 from tests.conftest import smooth_image
 from tests.ops.test_imresize import direct_resize_2d
 
@@ -36,16 +35,30 @@ def reference_aggd(v: np.ndarray) -> tuple[float, float, float]:
     return alpha, left * k, right * k
 
 
+def matlab_imfilter_replicate(img: np.ndarray, win: np.ndarray) -> np.ndarray:
+    """imfilter(img, win, 'replicate') for a double image and a 7x7 (non-separable for
+    MATLAB) kernel: per pixel, the products of the window's taps in column-major order,
+    accumulated one after another."""
+    k = win.shape[0] // 2
+    padded = np.pad(img, k, mode="edge")
+    h, w = img.shape
+    acc = np.zeros_like(img)
+    for c in range(win.shape[1]):
+        for r in range(win.shape[0]):
+            acc = acc + padded[r : r + h, c : c + w] * win[r, c]
+    return acc
+
+
 def reference_niqe(y: np.ndarray, p, halve=lambda img: direct_resize_2d(img, 0.5)) -> float:
-    """One block at a time, scipy filtering; ``halve`` downscales by 2 (default: explicit
-    per-pixel bicubic)."""
+    """computequality.m one block at a time: MATLAB-order filtering, the 0-255 image
+    halved for the second scale (default: explicit per-pixel bicubic)."""
     mu_p, cov_p, win = p["mu_pris_param"].ravel(), p["cov_pris_param"], p["gaussian_window"]
     nh, nw = y.shape[0] // 96, y.shape[1] // 96
     img = y[: nh * 96, : nw * 96].astype(np.float64)
     rows = [[] for _ in range(nh * nw)]
     for scale in (1, 2):
-        mu = convolve(img, win, mode="nearest")
-        sigma = np.sqrt(np.abs(convolve(img * img, win, mode="nearest") - mu * mu))
+        mu = matlab_imfilter_replicate(img, win)
+        sigma = np.sqrt(np.abs(matlab_imfilter_replicate(img * img, win) - mu * mu))
         mscn = (img - mu) / (sigma + 1)
         b = 96 // scale
         for bi in range(nh):
@@ -57,7 +70,7 @@ def reference_niqe(y: np.ndarray, p, halve=lambda img: direct_resize_2d(img, 0.5
                     a, bl, br = reference_aggd((blk * np.roll(blk, shift, axis=(0, 1))).ravel())
                     feat += [a, (br - bl) * gamma(2 / a) / gamma(1 / a), bl, br]
                 rows[bi * nw + bj] += feat
-        img = halve(img / 255) * 255
+        img = halve(img)
     d = np.array(rows)
     diff = mu_p - np.nanmean(d, axis=0)
     cov = np.cov(d[~np.isnan(d).any(axis=1)], rowvar=False)
@@ -103,7 +116,7 @@ def test_bicubic_blur_scores_worse_than_the_original(shared_data, niqe_params):
 def test_too_small_and_missing_params(tmp_path, monkeypatch, niqe_params):
     with pytest.raises(ValueError, match="two 96x96 blocks"):
         niqe_of_luma(torch.zeros(100, 150))
-    from srdistill.metrics import niqe as niqe_module
+    from srdistill.metrics import niqe_metric as niqe_module
 
     niqe_module.load_params.cache_clear()
     monkeypatch.setenv("SRDISTILL_NIQE_PARAMS", str(tmp_path / "none.npz"))
@@ -113,24 +126,31 @@ def test_too_small_and_missing_params(tmp_path, monkeypatch, niqe_params):
     niqe_module.load_params.cache_clear()
 
 
-def test_flat_regions_match_reference_exactly(shared_data, niqe_params):
-    """BSD100 img_009 has saturated flat areas where MSCN ~ 0: the sign of those values,
-    and so the AGGD fit, depends on the last bits of the local mean. The filtering must
-    match the reference's summation order for NIQE to agree."""
+def _y_of(img: torch.Tensor) -> np.ndarray:
+    rgb = (img.double() * 255).round().permute(1, 2, 0).numpy()
+    return np.round(16 + rgb @ np.array([65.481, 128.553, 24.966]) / 255)
+
+
+def test_flat_regions_and_ramps_follow_matlabs_summation_exactly(shared_data, niqe_params):
+    """Where a pixel equals its local mean exactly (flat areas, linear ramps), the MSCN
+    value is rounding noise whose sign the AGGD fit counts: NIQE must sum the filter's
+    taps in MATLAB's order there. BSD100 img_009 has saturated flat areas; the second
+    image adds exact flat patches and ramps to a real one."""
     from srdistill.data.io import read_image
 
     img, _ = read_image(shared_data / "benchmark" / "BSD100" / "img_009.png")
-    y = np.round(
-        16
-        + (img.double() * 255).round().permute(1, 2, 0).numpy()
-        @ np.array([65.481, 128.553, 24.966])
-        / 255
-    )
-    assert niqe(img) == pytest.approx(reference_niqe(y, niqe_params), abs=1e-9)
+    assert niqe(img) == pytest.approx(reference_niqe(_y_of(img), niqe_params), abs=1e-9)
+    other, _ = read_image(shared_data / "benchmark" / "BSD100" / "img_001.png")
+    y = _y_of(other)
+    y[:60, :200] = 255.0  # saturated sky
+    y[100:190, :] = np.round(np.linspace(30, 220, y.shape[1]))[None, :]  # ramps
+    y[200:, 300:] = 17.0
+    got = niqe_of_luma(torch.from_numpy(y))
+    assert got == pytest.approx(reference_niqe(y, niqe_params), abs=1e-9)
 
 
 def test_binary_search_fit_equals_dense_argmin():
-    from srdistill.metrics.niqe import _gamma_table, _nearest_on_grid
+    from srdistill.metrics.niqe_metric import _gamma_table, _nearest_on_grid
 
     _, r_gam, _, _ = _gamma_table("cpu")
     rng = np.random.default_rng(3)
@@ -149,7 +169,7 @@ def test_a_broken_parameter_file_is_an_error_not_a_silent_na(tmp_path):
     import numpy as np
 
     from srdistill.errors import DataError
-    from srdistill.metrics.niqe import load_params
+    from srdistill.metrics.niqe_metric import load_params
 
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from srdistill.metrics import psnr, ssim
+from srdistill.metrics.psnr_ssim import psnr, ssim
 
 
 def test_identical_images():

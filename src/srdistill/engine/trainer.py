@@ -37,7 +37,7 @@ from srdistill.engine.method import Method, TrainingContext
 from srdistill.engine.runinfo import environment_record, write_json
 from srdistill.errors import CheckpointError, ConfigError, SrdistillError
 from srdistill.eval.evaluate import super_resolve
-from srdistill.metrics import psnr
+from srdistill.metrics.psnr_ssim import psnr
 from srdistill.progress import Progress
 
 log = logging.getLogger(__name__)

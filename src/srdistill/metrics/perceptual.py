@@ -1,7 +1,7 @@
 """Ma et al. 2017 score and the Perceptual Index (PIRM 2018): PI = ((10 - Ma) + NIQE) / 2.
 
 Ma's metric regresses image quality from hand-crafted features with random forests
-trained by its authors (srdistill.metrics.ma). The trained model is a file from the
+trained by its authors (srdistill.metrics.ma_metric). The trained model is a file from the
 public release (github.com/chaoma99/sr-metric, ``model.mat``); when it is not found,
 ``ma`` and ``pi`` are reported as unavailable with the reason, never estimated.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from srdistill.errors import CheckpointError
 from srdistill.ops.color import luma_8bit
 
 MA_MODEL_URL = "https://github.com/chaoma99/sr-metric"
@@ -23,13 +24,15 @@ def ma_notes(metrics: list[str] | tuple[str, ...]) -> list[str]:
     if not {"ma", "pi"} & set(metrics) or find_ma_model() is None:
         return []
     return [
-        "Ma and PI come from srdistill's port of Ma et al. 2017 with the authors' model, not "
-        "yet compared with the MATLAB release (docs/metrics.md)"
+        "Ma and PI: srdistill's port of Ma et al. 2017 (features held to a line-by-line "
+        "transcription of the MATLAB release, not to MATLAB itself) with the authors' "
+        "model (docs/metrics.md)"
     ]
 
 
-class MetricUnavailable(RuntimeError):
-    """A metric cannot be computed here; the message says why."""
+class MetricUnavailable(CheckpointError):
+    """A metric cannot be computed here (its model file is missing); the message says
+    where to put it."""
 
 
 def find_ma_model(path: str | Path | None = None) -> Path | None:
@@ -58,7 +61,7 @@ def ma_score(
     Conventions as PIRM 2018: Y channel of YCbCr at 8-bit levels, ``crop_border`` (the
     scale) pixels removed from each side. Raises MetricUnavailable without the model file.
     """
-    from srdistill.metrics.ma import ma_of_luma
+    from srdistill.metrics.ma_metric import ma_of_luma
 
     path = find_ma_model(model)
     if path is None:

@@ -45,7 +45,7 @@ def _ssim(sr: torch.Tensor, hr: torch.Tensor | None, crop: int) -> float:
 
 
 def _niqe(sr: torch.Tensor, hr: torch.Tensor | None, crop: int) -> float:
-    from srdistill.metrics.niqe import niqe
+    from srdistill.metrics.niqe_metric import niqe
 
     try:
         return niqe(sr, crop)
@@ -115,7 +115,7 @@ def score(
 
 def unavailable(names: Sequence[str]) -> dict[str, str]:
     """Metrics among ``names`` that cannot be computed here, with the reason."""
-    from srdistill.metrics.niqe import find_params_file
+    from srdistill.metrics.niqe_metric import find_params_file
     from srdistill.metrics.perceptual import ma_unavailable_reason
 
     reasons: dict[str, str] = {}

@@ -100,12 +100,16 @@ def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
     Rows with no negative (or no positive) values give NaN, as the reference does.
     """
     gam, r_gam, beta_factor, mean_factor = _gamma_table(str(x.device))
-    neg, pos = x < 0, x > 0
-    sq = x * x
-    left_std = torch.sqrt((sq * neg).sum(1) / neg.sum(1))
-    right_std = torch.sqrt((sq * pos).sum(1) / pos.sum(1))
+    # The negative and positive parts: their squares' sums, their counts (a part is
+    # nonzero exactly where x has that sign) and |x| = pos - neg, in a few passes.
+    neg, pos = x.clamp(max=0), x.clamp(min=0)
+    neg_sq = (neg * neg).sum(1)
+    pos_sq = (pos * pos).sum(1)
+    left_std = torch.sqrt(neg_sq / torch.count_nonzero(neg, dim=1))
+    right_std = torch.sqrt(pos_sq / torch.count_nonzero(pos, dim=1))
     gammahat = left_std / right_std
-    rhat = x.abs().mean(1) ** 2 / sq.mean(1)
+    m = x.shape[1]
+    rhat = ((pos.sum(1) - neg.sum(1)) / m) ** 2 / ((neg_sq + pos_sq) / m)
     rhatnorm = rhat * (gammahat**3 + 1) * (gammahat + 1) / (gammahat**2 + 1) ** 2
     idx = _nearest_on_grid(r_gam, torch.nan_to_num(rhatnorm, nan=0.0))
     invalid = torch.isnan(rhatnorm)
@@ -115,12 +119,34 @@ def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
     return alpha, bl, br, mean
 
 
+def _neighbour_products(blocks: torch.Tensor) -> torch.Tensor:
+    """(4, n, b, b): each block times itself rolled by each of ``SHIFTS`` (np.roll within
+    the block, as the release's circshift), written piecewise instead of rolling."""
+    out = torch.empty((len(SHIFTS), *blocks.shape), dtype=blocks.dtype, device=blocks.device)
+    for k, (dy, dx) in enumerate(SHIFTS):
+        # rolled[i, j] = block[i - dy, j - dx] (indices mod b): split each axis where the
+        # index wraps, then multiply the matching pieces.
+        for ys, yr in _roll_pieces(blocks.shape[1], dy):
+            for xs, xr in _roll_pieces(blocks.shape[2], dx):
+                torch.mul(blocks[:, ys, xs], blocks[:, yr, xr], out=out[k][:, ys, xs])
+    return out
+
+
+def _roll_pieces(n: int, shift: int) -> list[tuple[slice, slice]]:
+    """Pairs (destination, source) of slices with rolled[dest] = x[source] for a roll by
+    ``shift`` along an axis of length ``n``."""
+    s = shift % n
+    if s == 0:
+        return [(slice(0, n), slice(0, n))]
+    return [(slice(s, n), slice(0, n - s)), (slice(0, s), slice(n - s, n))]
+
+
 def block_features(blocks: torch.Tensor) -> torch.Tensor:
     """The 18 NIQE features of each MSCN block (n, b, b) -> (n, 18)."""
     n = blocks.shape[0]
     alpha, bl, br, _ = aggd_fit(blocks.reshape(n, -1))
     feats = [alpha, (bl + br) / 2]
-    pairs = torch.stack([blocks * torch.roll(blocks, s, dims=(1, 2)) for s in SHIFTS])
+    pairs = _neighbour_products(blocks)
     a, l, r, mean = (t.view(4, n) for t in aggd_fit(pairs.reshape(4 * n, -1)))
     for k in range(4):
         feats += [a[k], mean[k], l[k], r[k]]
@@ -128,25 +154,60 @@ def block_features(blocks: torch.Tensor) -> torch.Tensor:
 
 
 def _filter_replicate(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """Convolution with replicate borders, accumulating the taps in the same order as
-    scipy.ndimage.convolve (the common Python reference), which makes the result
-    bit-identical to it. That matters: in flat regions the MSCN coefficients are ~0 and
-    their sign, which the AGGD fit depends on, is decided by the last bits."""
+    """imfilter(x, window, 'replicate') for a stack of images (..., H, W), up to rounding:
+    the window as two 7-tap passes (its rank-one factors). ``_mscn`` makes the exactly
+    flat neighbourhoods, where rounding decides, bit-exact."""
     k = window.shape[0] // 2
-    h, w = x.shape
-    padded = F.pad(x[None, None], (k, k, k, k), mode="replicate")[0, 0]
-    flipped = window.flip(0, 1).tolist()  # convolve = correlate with the flipped window
-    acc = torch.zeros_like(x)
-    for i, row in enumerate(flipped):
-        for j, weight in enumerate(row):
-            acc = acc + padded[i : i + h, j : j + w] * weight
+    h, w = x.shape[-2:]
+    padded = F.pad(x.reshape(-1, 1, h, w), (k, k, k, k), mode="replicate")
+    size = window.shape[0]
+    column = window[:, k] / window[k, k].sqrt()
+    row = window[k, :] / window[k, k].sqrt()
+    out = F.conv2d(F.conv2d(padded, row.view(1, 1, 1, size)), column.view(1, 1, size, 1))
+    return out.reshape(x.shape)
+
+
+def _matlab_order_filter(patches: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """The 2-D filter on (n, 7, 7) neighbourhoods summed the way MATLAB's imfilter does:
+    one product per tap, the taps taken in column-major order of the window (the order
+    of its nonzero elements, h(h ~= 0)), accumulated one after another."""
+    columns = patches.transpose(1, 2).reshape(patches.shape[0], -1).t().contiguous()
+    acc = torch.zeros(patches.shape[0], dtype=patches.dtype, device=patches.device)
+    for tap, weight in zip(columns, window.t().reshape(-1).tolist(), strict=True):
+        acc = acc + tap * weight
     return acc
 
 
+def _neighbourhoods(img: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, k: int):  # noqa: ANN202
+    """The (2k+1)^2 replicate-padded neighbourhoods of the given pixels, (n, 2k+1, 2k+1)."""
+    h, w = img.shape
+    offsets = torch.arange(-k, k + 1, device=img.device)
+    r = (rows[:, None, None] + offsets[None, :, None]).clamp(0, h - 1)
+    c = (cols[:, None, None] + offsets[None, None, :]).clamp(0, w - 1)
+    return img[r, c]
+
+
 def _mscn(img: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """Mean-subtracted contrast-normalised coefficients (Eq. 1 of the NIQE paper)."""
-    mu = _filter_replicate(img, window)
-    sigma = torch.sqrt((_filter_replicate(img * img, window) - mu * mu).abs())
+    """Mean-subtracted contrast-normalised coefficients (Eq. 1 of the NIQE paper), with
+    MATLAB's local mean and contrast (imfilter, replicate borders).
+
+    Where a pixel equals its local mean in exact arithmetic (a flat neighbourhood, a
+    linear ramp, any pattern symmetric about it), the coefficient is ~1e-14 and its sign
+    or zero, which the AGGD fit counts, is decided by the order in which the 49 products
+    are summed. MATLAB's imfilter filters a double image separably only from 150 kernel
+    elements on (getSeparableFilterThreshold), so there the 7x7 window is one 2-D kernel
+    whose taps are accumulated in column-major order; those pixels' means are recomputed
+    in exactly that order. Everywhere else the order moves the mean by ~1e-16 relative,
+    far below the coefficient, and a fast separable filter gives it.
+    """
+    mu, mean_sq = _filter_replicate(torch.stack([img, img * img]), window)
+    # Genuine |x - mu| on 8-bit levels (or their bicubic half) is orders of magnitude
+    # above 1e-8; rounding noise of the mean is ~1e-13.
+    rows, cols = ((img - mu).abs() < 1e-8).nonzero(as_tuple=True)
+    if rows.numel():
+        patches = _neighbourhoods(img, rows, cols, window.shape[0] // 2)
+        mu[rows, cols] = _matlab_order_filter(patches, window)
+    sigma = torch.sqrt((mean_sq - mu * mu).abs())
     return (img - mu) / (sigma + 1)
 
 
@@ -176,7 +237,10 @@ def niqe_of_luma(y: torch.Tensor, params: str | None = None, block_size: int = 9
     for scale in (1, 2):
         feats.append(block_features(_blocks(_mscn(img, window), block_size // scale)))
         if scale == 1:
-            img = imresize(img[None] / 255.0, 0.5)[0] * 255.0
+            # computequality.m halves the 0-255 image itself. On whole-number levels the
+            # x0.5 bicubic weights are dyadic, so flat areas stay exactly flat (dividing
+            # by 255 first, as the common ports do, can move them by an ulp).
+            img = imresize(img[None], 0.5)[0]
     dist = torch.cat(feats, dim=1)
     mu_d = torch.nanmean(dist, dim=0)
     clean = dist[~torch.isnan(dist).any(dim=1)]
