@@ -100,13 +100,13 @@ def aggd_fit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
     Rows with no negative (or no positive) values give NaN, as the reference does.
     """
     gam, r_gam, beta_factor, mean_factor = _gamma_table(str(x.device))
-    # The negative and positive parts: their squares' sums, their counts (a part is
-    # nonzero exactly where x has that sign) and |x| = pos - neg, in a few passes.
+    # The negative and positive parts: their squares' sums, their counts and
+    # |x| = pos - neg, in a few passes.
     neg, pos = x.clamp(max=0), x.clamp(min=0)
     neg_sq = (neg * neg).sum(1)
     pos_sq = (pos * pos).sum(1)
-    left_std = torch.sqrt(neg_sq / torch.count_nonzero(neg, dim=1))
-    right_std = torch.sqrt(pos_sq / torch.count_nonzero(pos, dim=1))
+    left_std = torch.sqrt(neg_sq / (x < 0).sum(1))
+    right_std = torch.sqrt(pos_sq / (x > 0).sum(1))
     gammahat = left_std / right_std
     m = x.shape[1]
     rhat = ((pos.sum(1) - neg.sum(1)) / m) ** 2 / ((neg_sq + pos_sq) / m)
@@ -167,24 +167,20 @@ def _filter_replicate(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     return out.reshape(x.shape)
 
 
-def _matlab_order_filter(patches: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """The 2-D filter on (n, 7, 7) neighbourhoods summed the way MATLAB's imfilter does:
-    one product per tap, the taps taken in column-major order of the window (the order
+def _matlab_order_filter(
+    img: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, window: torch.Tensor
+) -> torch.Tensor:
+    """imfilter's value at the given pixels (replicate borders), summed the way MATLAB
+    does: one product per tap, the taps in column-major order of the window (the order
     of its nonzero elements, h(h ~= 0)), accumulated one after another."""
-    columns = patches.transpose(1, 2).reshape(patches.shape[0], -1).t().contiguous()
-    acc = torch.zeros(patches.shape[0], dtype=patches.dtype, device=patches.device)
-    for tap, weight in zip(columns, window.t().reshape(-1).tolist(), strict=True):
-        acc = acc + tap * weight
-    return acc
-
-
-def _neighbourhoods(img: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, k: int):  # noqa: ANN202
-    """The (2k+1)^2 replicate-padded neighbourhoods of the given pixels, (n, 2k+1, 2k+1)."""
+    k = window.shape[0] // 2
     h, w = img.shape
-    offsets = torch.arange(-k, k + 1, device=img.device)
-    r = (rows[:, None, None] + offsets[None, :, None]).clamp(0, h - 1)
-    c = (cols[:, None, None] + offsets[None, None, :]).clamp(0, w - 1)
-    return img[r, c]
+    acc = torch.zeros(rows.shape, dtype=img.dtype, device=img.device)
+    for c in range(window.shape[1]):
+        cc = (cols + (c - k)).clamp(0, w - 1)
+        for r in range(window.shape[0]):
+            acc = acc + img[(rows + (r - k)).clamp(0, h - 1), cc] * float(window[r, c])
+    return acc
 
 
 def _mscn(img: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
@@ -205,8 +201,7 @@ def _mscn(img: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     # above 1e-8; rounding noise of the mean is ~1e-13.
     rows, cols = ((img - mu).abs() < 1e-8).nonzero(as_tuple=True)
     if rows.numel():
-        patches = _neighbourhoods(img, rows, cols, window.shape[0] // 2)
-        mu[rows, cols] = _matlab_order_filter(patches, window)
+        mu[rows, cols] = _matlab_order_filter(img, rows, cols, window)
     sigma = torch.sqrt((mean_sq - mu * mu).abs())
     return (img - mu) / (sigma + 1)
 
