@@ -1,6 +1,6 @@
 """Ma et al. 2017 cost per image: feature extraction on BSD100 (split into its three
 groups) and the forests' prediction, timed on stand-in forests of the release's size
-(3 x 2000 full binary trees of --depth levels, built as the tests build theirs) because
+(3 x 2000 full binary trees of --depth levels, ma_metric.stand_in_forest_struct) because
 the authors' model file is not on this machine. The stand-ins' predictions mean nothing;
 only their time does.
 
@@ -10,19 +10,14 @@ Usage (from the repository root): .venv/bin/python benchmarks/ma_speed.py [--ima
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from srdistill.data.datasets import load_image_set  # noqa: E402
-from srdistill.data.io import to_tensor  # noqa: E402
-from srdistill.metrics import ma  # noqa: E402
-from srdistill.ops.color import luma_8bit  # noqa: E402
-from tests.metrics.test_ma import random_forest_struct  # noqa: E402
+from srdistill.data.datasets import load_image_set
+from srdistill.data.io import to_tensor
+from srdistill.metrics import ma_metric as ma
+from srdistill.ops.color import luma_8bit
 
 
 def main() -> None:
@@ -47,7 +42,7 @@ def main() -> None:
         timings["spatial"] += time.perf_counter() - t
         features.append((local, glob, spatial))
     forests = [
-        ma._forest_from_struct(random_forest_struct(n, 2000, args.depth, seed=i))
+        ma.forest_from_struct(ma.stand_in_forest_struct(n, 2000, args.depth, seed=i))
         for i, n in enumerate(ma.FEATURE_SIZES)
     ]
     t = time.perf_counter()

@@ -14,6 +14,7 @@ from scipy.stats import gennorm
 from srdistill.errors import CheckpointError
 from srdistill.eval.evaluate import bicubic_upscaler, evaluate, unavailable_metrics
 from srdistill.metrics import ma_metric as ma
+from srdistill.metrics.ma_metric import stand_in_forest_struct
 from srdistill.metrics.perceptual import MetricUnavailable, ma_score, perceptual_index
 from tests.conftest import write_images
 
@@ -167,29 +168,6 @@ def test_too_small_image_is_a_clear_error():
 # --- forest and model file --------------------------------------------------------------
 
 
-def random_forest_struct(n_features: int, n_trees: int, depth: int, seed: int) -> dict:
-    """A forest in randomforest-matlab's layout (nodes x trees, 1-based), full binary trees
-    of ``depth`` with random splits; leaves hold random values."""
-    rng = np.random.default_rng(seed)
-    nodes = 2 ** (depth + 1) - 1
-    left = np.zeros((nodes, n_trees))
-    right = np.zeros((nodes, n_trees))
-    status = np.full((nodes, n_trees), -1.0)
-    for k in range(2**depth - 1):  # internal nodes, breadth-first
-        left[k], right[k], status[k] = 2 * k + 2, 2 * k + 3, -3
-    return {
-        "lDau": left,
-        "rDau": right,
-        "nodestatus": status,
-        "upper": rng.normal(size=(nodes, n_trees)),
-        "avnode": rng.uniform(0, 10, size=(nodes, n_trees)),
-        "mbest": np.where(status == -1, 0, rng.integers(1, n_features + 1, size=(nodes, n_trees))),
-        "ndbigtree": np.full(n_trees, nodes),
-        "ntree": n_trees,
-        "coef": np.zeros(2),
-    }
-
-
 def walk(struct: dict, x: np.ndarray) -> float:
     """Per tree, follow the splits from the root: the reference for RegressionForest."""
     preds = []
@@ -206,7 +184,7 @@ def walk(struct: dict, x: np.ndarray) -> float:
 
 
 def test_forest_prediction_matches_a_per_tree_walk():
-    struct = random_forest_struct(n_features=6, n_trees=25, depth=4, seed=0)
+    struct = stand_in_forest_struct(n_features=6, n_trees=25, depth=4, seed=0)
     forest = ma._forest_from_struct(struct)
     x = np.random.default_rng(1).normal(size=(7, 6))
     np.testing.assert_allclose(forest.predict(x), [walk(struct, row) for row in x], atol=1e-12)
@@ -217,7 +195,7 @@ def test_forest_prediction_matches_a_per_tree_walk():
 
 def write_model(path, forests=None, linear=(0.5, 0.2, 0.3, 0.4)):
     if forests is None:
-        forests = [random_forest_struct(n, 10, 3, seed=i) for i, n in enumerate(ma.FEATURE_SIZES)]
+        forests = [stand_in_forest_struct(n, 10, 3, seed=i) for i, n in enumerate(ma.FEATURE_SIZES)]
     rf = np.empty((len(forests), 1), dtype=object)
     for i, f in enumerate(forests):
         rf[i, 0] = f
@@ -239,9 +217,11 @@ def test_wrong_model_files_are_one_line_errors(tmp_path):
     junk = tmp_path / "junk.mat"
     junk.write_bytes(b"not a mat file" * 20)
     two = tmp_path / "two.mat"
-    write_model(two, forests=[random_forest_struct(18, 3, 2, 0), random_forest_struct(45, 3, 2, 1)])
+    write_model(
+        two, forests=[stand_in_forest_struct(18, 3, 2, 0), stand_in_forest_struct(45, 3, 2, 1)]
+    )
     wide = tmp_path / "wide.mat"
-    write_model(wide, forests=[random_forest_struct(n, 3, 2, 0) for n in (99, 45, 75)])
+    write_model(wide, forests=[stand_in_forest_struct(n, 3, 2, 0) for n in (99, 45, 75)])
     other = tmp_path / "other.mat"
     scipy.io.savemat(other, {"weights": np.ones(3)})
     for path, message in [

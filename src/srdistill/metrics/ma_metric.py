@@ -367,6 +367,37 @@ def _forest_from_struct(struct: dict) -> RegressionForest:
     return forest
 
 
+def stand_in_forest_struct(n_features: int, n_trees: int, depth: int, seed: int) -> dict:
+    """A forest in randomforest-matlab's layout (nodes x trees, 1-based) with the release's
+    shape but random splits and leaves: full binary trees of ``depth``. Its predictions
+    mean nothing; it exists to time prediction and to test the loader without the
+    authors' file."""
+    rng = np.random.default_rng(seed)
+    nodes = 2 ** (depth + 1) - 1
+    left = np.zeros((nodes, n_trees))
+    right = np.zeros((nodes, n_trees))
+    status = np.full((nodes, n_trees), -1.0)
+    for k in range(2**depth - 1):  # internal nodes, breadth-first
+        left[k], right[k], status[k] = 2 * k + 2, 2 * k + 3, -3
+    split_on = rng.integers(1, n_features + 1, size=(nodes, n_trees))
+    return {
+        "lDau": left,
+        "rDau": right,
+        "nodestatus": status,
+        "upper": rng.normal(size=(nodes, n_trees)),
+        "avnode": rng.uniform(0, 10, size=(nodes, n_trees)),
+        "mbest": np.where(status == -1, 0, split_on),
+        "ndbigtree": np.full(n_trees, nodes),
+        "ntree": n_trees,
+        "coef": np.zeros(2),
+    }
+
+
+def forest_from_struct(struct: dict) -> RegressionForest:
+    """A RegressionForest from one regRF_train struct (fields as in the release)."""
+    return _forest_from_struct(struct)
+
+
 @lru_cache(maxsize=2)
 def load_ma_model(path: str) -> MaModel:
     """Read the authors' ``model.mat`` (fields ``rf`` -- three regRF_train forests -- and
