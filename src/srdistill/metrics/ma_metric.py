@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from srdistill.errors import CheckpointError
-from srdistill.metrics.psnr_ssim import contrast_structure_map_valid
+from srdistill.metrics.psnr_ssim import gaussian_filter_valid
 from srdistill.ops.imresize import imresize
 from srdistill.ops.steerable import steerable_pyramid
 
@@ -237,10 +237,23 @@ def _divisive_normalisation(bands: list[list[torch.Tensor]], guard: int = 16) ->
     return out
 
 
-def _mean_cs(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Third output of ssim_index_new.m: the mean contrast-structure term, constants for
-    0-255 data."""
-    return contrast_structure_map_valid(a, b, 255.0).mean()
+_CS_C2 = (0.03 * 255.0) ** 2  # ssim_index_new.m's C2 for 0-255 data
+
+
+def _local_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Local means and variances (11x11 Gaussian, 'valid') of a stack of images."""
+    mu, sq = gaussian_filter_valid(torch.cat([x, x * x])).chunk(2)
+    return mu, sq - mu * mu
+
+
+def _mean_cs(
+    a: torch.Tensor, b: torch.Tensor, moments_a: tuple, moments_b: tuple
+) -> torch.Tensor:
+    """Third output of ssim_index_new.m for each pair (a[k], b[k]): the mean of the
+    contrast-structure map (2 sigma_ab + C2) / (sigma_a^2 + sigma_b^2 + C2)."""
+    (mu_a, var_a), (mu_b, var_b) = moments_a, moments_b
+    cov = gaussian_filter_valid(a * b) - mu_a * mu_b
+    return ((2 * cov + _CS_C2) / (var_a + var_b + _CS_C2)).flatten(1).mean(dim=1)
 
 
 def global_frequency_features(luma: torch.Tensor) -> torch.Tensor:
@@ -253,10 +266,23 @@ def global_frequency_features(luma: torch.Tensor) -> torch.Tensor:
         ggd_shape(torch.cat([bands[o].reshape(-1), bands[o + n_or].reshape(-1)]))
         for o in range(n_or)
     ]
+    # Each raw band, resized to the high-pass residual, against that residual; the
+    # moments of every image are filtered once and shared by all its pairs.
     hp = pyramid.highpass
-    raw = [b for level in pyramid.bands for b in level]
-    feats += [_mean_cs(imresize(b[None, None], size=tuple(hp.shape))[0, 0], hp) for b in raw]
-    feats += [_mean_cs(bands[i], bands[j]) for i in range(n_or) for j in range(i + 1, n_or)]
+    raw = torch.stack(
+        [
+            imresize(b[None, None], size=tuple(hp.shape))[0, 0]
+            for level in pyramid.bands
+            for b in level
+        ]
+    )
+    hp_moments = tuple(m.expand(len(raw), -1, -1) for m in _local_moments(hp[None]))
+    feats += list(_mean_cs(raw, hp[None], _local_moments(raw), hp_moments))
+    # The normalised orientations of the finest scale, pairwise.
+    finest = torch.stack(bands[:n_or])
+    mu, var = _local_moments(finest)
+    i, j = torch.triu_indices(n_or, n_or, offset=1)
+    feats += list(_mean_cs(finest[i], finest[j], (mu[i], var[i]), (mu[j], var[j])))
     return torch.stack(feats)
 
 
