@@ -42,6 +42,9 @@ class TotalVariationMethod(Method):
     def deploy_networks(self):
         return ["student"]
 
+    def validation_metrics(self):
+        return ["psnr", "ssim"]
+
 
 def test_a_user_method_trains_resumes_exactly_and_evaluates(tmp_path, image_dirs):
     raw = tiny_config(tmp_path, image_dirs, method="plain", train__keep_checkpoints=3)
@@ -49,7 +52,8 @@ def test_a_user_method_trains_resumes_exactly_and_evaluates(tmp_path, image_dirs
     reference = train(
         config_from_dict({**raw, "output_dir": str(tmp_path / "ref")}), TotalVariationMethod
     )
-    assert "val/psnr_model" in reference.metrics and "tv" in losses(reference.run_dir)[0]
+    assert "tv" in losses(reference.run_dir)[0]
+    assert 0 < reference.metrics["val/ssim_model"] < 1 and "val/psnr_model" in reference.metrics
     run = train(config_from_dict(raw), TotalVariationMethod)
     shutil.rmtree(run.run_dir / "checkpoints" / "step_00000006")
     (run.run_dir / "checkpoints" / "latest").unlink()
@@ -76,3 +80,20 @@ def test_the_engine_never_imports_methods():
                 names = [a.name for a in node.names]
             for name in names:
                 assert not name.startswith("srdistill.methods"), f"{path.name} imports {name}"
+
+
+def test_a_no_reference_validation_metric_is_a_config_error(tmp_path, image_dirs):
+    import pytest
+
+    from srdistill.errors import ConfigError
+
+    class ScoredByNiqe(TotalVariationMethod):
+        def validation_metrics(self):
+            return ["niqe"]
+
+    raw = tiny_config(tmp_path, image_dirs, method="plain")
+    raw["model"] = {"arch": "srresnet", "num_blocks": 1, "num_features": 4}
+    cfg = config_from_dict(raw)
+    with pytest.raises(ConfigError, match="needs no reference image"):
+        train(cfg, ScoredByNiqe)
+    assert not cfg.run_dir.exists()  # failed before the first step: nothing left behind

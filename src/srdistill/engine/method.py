@@ -57,6 +57,11 @@ class Method:
         """Name -> function mapping an LR batch to SR, used for validation."""
         raise NotImplementedError
 
+    def validation_metrics(self) -> list[str]:
+        """Full-reference metrics (names in srdistill.metrics.METRICS) the engine scores
+        every ``eval_networks`` entry with on ``data.val``, logged as ``val/<metric>_<net>``."""
+        return ["psnr"]
+
     def deploy_networks(self) -> list[str]:
         """Names (keys of ``networks``) of the SR generators a user deploys, in member order.
 

@@ -37,7 +37,7 @@ from srdistill.engine.method import Method, TrainingContext
 from srdistill.engine.runinfo import environment_record, write_json
 from srdistill.errors import CheckpointError, ConfigError, SrdistillError
 from srdistill.eval.evaluate import super_resolve
-from srdistill.metrics.psnr_ssim import psnr
+from srdistill.metrics.registry import METRICS, check_names, score
 from srdistill.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -207,6 +207,19 @@ def training_state(method: Method) -> dict:
     }
 
 
+def validation_metrics(method: Method) -> list[str]:
+    """The method's declared validation metrics, checked (before training starts)."""
+    metrics = list(method.validation_metrics())
+    check_names(metrics)
+    no_reference = [m for m in metrics if not METRICS[m].needs_reference]
+    if no_reference:
+        raise ConfigError(
+            f"validation metric '{no_reference[0]}' needs no reference image; validation "
+            "scores SR against HR with full-reference metrics (psnr, ssim)"
+        )
+    return metrics
+
+
 @torch.no_grad()
 def validate(method: Method, cfg: RunConfig, device: torch.device) -> dict[str, float]:
     images = load_benchmark(cfg.data.val, cfg.scale, cfg.data.val_max_images)
@@ -214,13 +227,17 @@ def validate(method: Method, cfg: RunConfig, device: torch.device) -> dict[str, 
     modes = [n.training for n in nets]
     for n in nets:
         n.eval()
+    metrics = validation_metrics(method)
     results = {}
     try:
         for name, fn in method.eval_networks().items():
-            scores = [
-                psnr(super_resolve(fn, im.lr, device), im.hr, cfg.scale).item() for im in images
-            ]
-            results[f"val/psnr_{name}"] = sum(scores) / len(scores)
+            totals = dict.fromkeys(metrics, 0.0)
+            for im in images:
+                sr = super_resolve(fn, im.lr, device)
+                for metric in metrics:
+                    totals[metric] += score(metric, sr, im.hr, cfg.scale)
+            for metric in metrics:
+                results[f"val/{metric}_{name}"] = totals[metric] / len(images)
     finally:
         for n, mode in zip(nets, modes, strict=True):
             n.train(mode)
@@ -334,6 +351,7 @@ def _train_locked(
     set_max_pixels(cfg.data.max_pixels)
     ctx = TrainingContext(device, cfg.train.precision, info)
     method = build_method(cfg, ctx, factory)
+    validation_metrics(method)  # a bad declaration fails before any step
     ckpts = CheckpointManager(run_dir, cfg.train.keep_checkpoints)
     start = restore_newest(method, ckpts) if resume else 0
     if start and info.is_main:

@@ -246,9 +246,7 @@ def _local_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, sq - mu * mu
 
 
-def _mean_cs(
-    a: torch.Tensor, b: torch.Tensor, moments_a: tuple, moments_b: tuple
-) -> torch.Tensor:
+def _mean_cs(a: torch.Tensor, b: torch.Tensor, moments_a: tuple, moments_b: tuple) -> torch.Tensor:
     """Third output of ssim_index_new.m for each pair (a[k], b[k]): the mean of the
     contrast-structure map (2 sigma_ab + C2) / (sigma_a^2 + sigma_b^2 + C2)."""
     (mu_a, var_a), (mu_b, var_b) = moments_a, moments_b
