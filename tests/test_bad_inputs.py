@@ -116,6 +116,8 @@ CASES = {
     "upscale negative tile": "upscale {light} {img} -o {root}/o2 --tile -5",
     "upscale negative overlap": "upscale {light} {img} -o {root}/o3 --tile-overlap -8",
     "upscale on an unknown device": "upscale {light} {img} -o {root}/o4 --device tpu9",
+    "upscale with a zero memory budget": "upscale {light} {img} -o {root}/o6 --memory-budget 0",
+    "upscale with a NaN memory budget": "upscale {light} {img} -o {root}/o7 --memory-budget nan",
     "upscale a decompression bomb": "upscale {light} {root}/bomb.png -o {root}/o5",
     "upscale a text file": "upscale {light} {root}/not_an_image.png -o {root}/o6",
     "upscale into a file": "upscale {light} {img} -o {root}/a_file",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -185,6 +186,7 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
                 tile=args.tile,
                 tile_overlap=args.tile_overlap,
                 out=target,
+                memory_budget=int(args.memory_budget * 1024**3),
             )
             print(f"{image} -> {out}")
         except SrdistillError as exc:
@@ -207,6 +209,16 @@ def _positive_int(text: str) -> int:
     value = int(text) if text.lstrip("-").isdigit() else None
     if value is None or value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got '{text}'")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
     return value
 
 
@@ -469,6 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--exit", type=int, help="exit block to use (default: the center)")
     u.add_argument("--member", type=int, help="cohort member to use")
     u.add_argument("--tile", type=_positive_int, help="LR tile size for large images")
+    u.add_argument(
+        "--memory-budget",
+        type=_positive_float,
+        default=2.0,
+        help="GB of activations one forward pass may use; larger images are tiled "
+        "automatically (default 2)",
+    )
     u.add_argument(
         "--tile-overlap", type=_non_negative_int, default=16, help="LR pixels of context per tile"
     )

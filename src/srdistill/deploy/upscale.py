@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from pathlib import Path
 
 import torch
@@ -9,6 +11,33 @@ import torch
 from srdistill.data.io import read_image, write_image
 from srdistill.ops.imresize import imresize
 from srdistill.ops.tiling import tiled_forward
+
+log = logging.getLogger(__name__)
+# Bytes of activations one forward pass may hold at once before the image is tiled.
+DEFAULT_MEMORY_BUDGET = 2 * 1024**3
+
+
+def activation_bytes(network: torch.nn.Module, height: int, width: int, scale: int) -> int:
+    """A conservative estimate of one forward pass's peak activation memory for an LR
+    image of ``height`` x ``width``: two float32 maps of the network's widest convolution
+    at the output resolution (the widest layer runs at most there)."""
+    widest = max(
+        (m.out_channels for m in network.modules() if isinstance(m, torch.nn.Conv2d)),
+        default=64,
+    )
+    return 2 * 4 * widest * height * width * scale * scale
+
+
+def tile_for_budget(
+    network: torch.nn.Module, height: int, width: int, scale: int, budget: int, overlap: int
+) -> int | None:
+    """None when the whole image fits ``budget``; otherwise the LR tile size whose padded
+    tiles (tile + 2 overlap on a side) fit it."""
+    if activation_bytes(network, height, width, scale) <= budget:
+        return None
+    per_lr_pixel = activation_bytes(network, 1, 1, scale)
+    side = math.isqrt(max(budget // per_lr_pixel, 1)) - 2 * overlap
+    return max(side, 16)
 
 
 @torch.no_grad()
@@ -20,15 +49,32 @@ def upscale_tensor(
     device: torch.device | str = "cpu",
     tile: int | None = None,
     tile_overlap: int = 16,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> torch.Tensor:
     """CHW image with 1, 3 or 4 channels in [0, 1] -> SR image with the same channels.
 
     Grey images go through the network as RGB and come back grey; alpha is upscaled
-    with MATLAB bicubic (it is not image content the network was trained on).
+    with MATLAB bicubic (it is not image content the network was trained on). Without
+    ``tile``, an image whose forward pass would exceed ``memory_budget`` bytes of
+    activations is tiled automatically: slower, never fatal.
     """
     channels = img.shape[0]
     rgb = img[:3] if channels >= 3 else img.expand(3, -1, -1)
     lr = rgb[None].to(device)
+    if not tile:
+        h, w = lr.shape[-2:]
+        tile = tile_for_budget(network, h, w, scale, memory_budget, tile_overlap)
+        if tile:
+            need = activation_bytes(network, h, w, scale) / 1024**3
+            log.info(
+                "%dx%d needs about %.1f GB at once, over the %.1f GB budget: tiling with "
+                "%d px tiles (--tile or --memory-budget to change)",
+                w,
+                h,
+                need,
+                memory_budget / 1024**3,
+                tile,
+            )
     if tile:
         sr = tiled_forward(network, lr, scale, tile, tile_overlap)
     else:
@@ -83,9 +129,18 @@ def upscale_file(
     tile: int | None = None,
     tile_overlap: int = 16,
     out: Path | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> Path:
     img, info = read_image(path)
-    sr = upscale_tensor(network, img, scale, device=device, tile=tile, tile_overlap=tile_overlap)
+    sr = upscale_tensor(
+        network,
+        img,
+        scale,
+        device=device,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        memory_budget=memory_budget,
+    )
     out = out or out_dir / output_name(path, scale)
     if (info.bit_depth == 16 or info.mode == "RGBA") and out.suffix != ".png":
         out = out.with_suffix(".png")  # only PNG keeps 16-bit samples and alpha
