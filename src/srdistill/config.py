@@ -81,6 +81,13 @@ class TrainConfig:
 
 
 @dataclass
+class PlainConfig:
+    """Method ``plain``: one network trained by a pixel loss against HR."""
+
+    loss: str = field(default="l1", metadata=_choices("l1", "mse"))
+
+
+@dataclass
 class SelfDistillConfig:
     """Paper A: L = L(center, HR) + sum_k w_k [alpha L(exit, HR) + (1-alpha) L(exit, center)]."""
 
@@ -166,6 +173,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    plain: PlainConfig = field(default_factory=PlainConfig)
     self_distill: SelfDistillConfig = field(default_factory=SelfDistillConfig)
     kd: KDConfig = field(default_factory=KDConfig)
     mutual: MutualConfig = field(default_factory=MutualConfig)

@@ -106,6 +106,8 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
             mutable = set(RESUME_MUTABLE)
             if cfg.optim.schedule == "cosine":  # its curve is drawn over train.steps
                 mutable.discard("train.steps")
+            # The saved config is read with today's defaults, so a section added since it
+            # was written is at its default on both sides and does not block a resume.
             changed = sorted(
                 k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in mutable
             )

@@ -24,7 +24,7 @@ class PlainMethod(Method):
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
         with self.ctx.autocast():
             sr = self.model(lr)
-        loss = pixel_loss(self.cfg.self_distill.loss, sr, hr)
+        loss = pixel_loss(self.cfg.plain.loss, sr, hr)
         self.step_optimizer("model", loss, self.model.parameters())
         return {"loss": loss.detach()}
 
