@@ -13,6 +13,7 @@ from srdistill.reproduce.study_a import (
     paired_contrast,
     precondition,
     study_a,
+    teacher_mismatches,
 )
 from tests.conftest import write_images
 
@@ -147,5 +148,12 @@ def test_runs_held_by_another_process_are_left_and_a_missing_teacher_is_retraine
     assert str(runs / "study" / "teacher_seed0") in kd
     again = json.loads((records / "runs" / "teacher_seed0" / "eval.json").read_text())
     assert again["networks"].keys() == first["networks"].keys()
+    # The KD student records which teacher it learnt from; a different one is flagged.
+    student = json.loads((records / "runs" / "output_kd_seed0" / "eval.json").read_text())
+    assert student["teacher_weights_sha256"] == again["weights_sha256"] is not None
+    results = {("teacher", 0): again, ("output_kd", 0): student}
+    assert teacher_mismatches(results) == []
+    results[("output_kd", 0)] = {**student, "teacher_weights_sha256": "0" * 64}
+    assert teacher_mismatches(results) == ["output_kd_seed0"]
     with pytest.raises(Exception, match="unknown study arm 'nope'"):
         study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["nope"])

@@ -21,6 +21,7 @@ call rebuilds the tables from them and trains only what is missing.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -36,6 +37,7 @@ from srdistill.data.catalog import TEST_SETS
 from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import atomic_write_bytes
 from srdistill.deploy.loading import load_sr_model
+from srdistill.engine.checkpoint import CheckpointManager
 from srdistill.engine.lock import RunLocked
 from srdistill.engine.logging import read_metrics
 from srdistill.errors import ConfigError, DataError
@@ -131,7 +133,9 @@ def run_name(arm: Arm, seed: int) -> str:
     return TEACHER_RUN if arm.name == "teacher" else f"{arm.name}_seed{seed}"
 
 
-def evaluate_run(arm: Arm, run_dir: Path, sets: Sequence[str]) -> dict:
+def evaluate_run(
+    arm: Arm, run_dir: Path, sets: Sequence[str], teacher_dir: Path | None = None
+) -> dict:
     """Per-image PSNR/SSIM of each of the arm's networks on every set, plus its cost."""
     loaded = load_sr_model(run_dir, scale=SCALE)
     networks: dict[str, dict[str, list[dict]]] = {}
@@ -145,13 +149,43 @@ def evaluate_run(arm: Arm, run_dir: Path, sets: Sequence[str]) -> dict:
             )
         networks[label] = per_set
     status = json.loads((run_dir / "status.json").read_text())
-    return {
+    record = {
         "arm": arm.name,
         "run": run_dir.name,
         "step": status.get("step"),
         "train_seconds": training_seconds(run_dir),
         "networks": networks,
     }
+    if arm.name == TEACHER_ARM.name:
+        record["weights_sha256"] = weights_fingerprint(run_dir)
+    elif arm.uses_teacher:
+        record["teacher_weights_sha256"] = weights_fingerprint(teacher_dir or run_dir)
+    return record
+
+
+def weights_fingerprint(run_dir: Path) -> str | None:
+    """SHA-256 over the final checkpoint's weight files (names and bytes, sorted): which
+    teacher an arm learnt from, since a teacher retrained on another CPU can differ."""
+    latest = CheckpointManager(run_dir).latest()
+    if latest is None:
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(latest.glob("*.safetensors")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def teacher_mismatches(results: dict) -> list[str]:
+    """Runs whose recorded teacher differs from the teacher record's weights."""
+    teacher = results.get((TEACHER_ARM.name, 0), {}).get("weights_sha256")
+    if not teacher:
+        return []
+    return sorted(
+        r.get("run", f"{a}_seed{s}")
+        for (a, s), r in results.items()
+        if r.get("teacher_weights_sha256") not in (None, teacher)
+    )
 
 
 def _record_dir(records: Path, name: str) -> Path:
@@ -205,7 +239,7 @@ class _Study:
     def train_and_record(self, arm: Arm, seed: int) -> dict:
         """Train (or resume) one run, evaluate its final iterate, and record it."""
         run_dir = train_unless_finished(self.config(arm, seed))
-        record = evaluate_run(arm, run_dir, self.sets)
+        record = evaluate_run(arm, run_dir, self.sets, self.teacher_dir)
         record["seed"] = seed
         atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
         if self.records:
@@ -550,6 +584,14 @@ def results_markdown(
                 f"| {a}/{na} − {b}/{nb} | {s} | {c.seeds} | {c.mean:+.3f} | {interval} | "
                 f"{100 * c.win_rate:.0f}% of {c.images}x{c.seeds} |"
             )
+    mismatched = teacher_mismatches(results)
+    if mismatched:
+        lines += [
+            "",
+            "**Teacher check: " + ", ".join(mismatched) + " learnt from a teacher whose "
+            "weights differ from the recorded teacher's (retrained on another machine); "
+            "read their contrasts with that in mind.**",
+        ]
     lines += ["", "## Cost", ""]
     lines += _cost_lines(results)
     lines += ["", "## Conclusion (decided by the intervals above)", ""]
