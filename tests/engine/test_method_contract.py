@@ -97,3 +97,21 @@ def test_a_no_reference_validation_metric_is_a_config_error(tmp_path, image_dirs
     with pytest.raises(ConfigError, match="needs no reference image"):
         train(cfg, ScoredByNiqe)
     assert not cfg.run_dir.exists()  # failed before the first step: nothing left behind
+
+
+def test_a_method_reads_its_options_from_its_own_section(tmp_path, image_dirs):
+    from srdistill.methods import METHODS, OWN_SECTION
+
+    raw = tiny_config(tmp_path, image_dirs)
+    cfg = config_from_dict(raw)
+    for name, method in METHODS.items():
+        assert OWN_SECTION[name] == method.section
+        assert hasattr(cfg, method.section)  # every method's section exists in the config
+
+    class NoSection(TotalVariationMethod):
+        pass
+
+    import pytest
+
+    with pytest.raises(AttributeError, match="declares no config section"):
+        NoSection.options.fget(NoSection.__new__(NoSection))

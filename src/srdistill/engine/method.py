@@ -42,13 +42,28 @@ class TrainingContext:
 
 
 class Method:
-    """Base class of training methods (plain, self-distillation, mutual GAN)."""
+    """Base class of training methods (plain, self-distillation, mutual GAN).
+
+    ``section`` names the config section that holds the method's own options (``options``
+    returns it); everything else a method reads (model, scale, optimiser, steps) is shared
+    by all methods. Sections of other methods are not the method's business: the caller
+    reports them as ignored.
+    """
+
+    section: str | None = None
 
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         self.cfg, self.ctx = cfg, ctx
         self.networks: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
+
+    @property
+    def options(self):  # noqa: ANN201 (the section's own dataclass)
+        """This method's own config section."""
+        if self.section is None:
+            raise AttributeError(f"{type(self).__name__} declares no config section")
+        return getattr(self.cfg, self.section)
 
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -28,7 +28,7 @@ METHODS: dict[str, type[Method]] = {
 }
 # The config section holding each method's own options (the rest, model/data/optim/train,
 # is shared by all methods).
-OWN_SECTION = {"plain": "plain", "self_distill": "self_distill", "kd": "kd", "mutual_gan": "mutual"}
+OWN_SECTION = {name: method.section for name, method in METHODS.items()}
 
 
 def ignored_sections(cfg: RunConfig) -> list[str]:

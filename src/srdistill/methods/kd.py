@@ -51,6 +51,8 @@ def load_teacher(cfg: RunConfig, device: torch.device) -> SRResNet:
 
 
 class KDMethod(Method):
+    section = "kd"
+
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         m, kd = cfg.model, cfg.kd
@@ -87,7 +89,7 @@ class KDMethod(Method):
 
     def losses(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every term of the KD loss for one batch (with graph), and their weighted sum."""
-        kd = self.cfg.kd
+        kd = self.options
         with torch.no_grad():
             teacher_sr = self.teacher(lr)
         with self.ctx.autocast():

@@ -59,6 +59,8 @@ def load_generator_init(path: str, cfg: RunConfig) -> dict[str, torch.Tensor]:
 
 
 class MutualGANMethod(Method):
+    section = "mutual"
+
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         mc, m = cfg.mutual, cfg.model
@@ -84,11 +86,11 @@ class MutualGANMethod(Method):
 
     @property
     def temperature(self) -> float:
-        return self.cfg.mutual.temperature if self.cfg.mutual.mode.endswith("_soft") else 1.0
+        return self.options.temperature if self.options.mode.endswith("_soft") else 1.0
 
     def _peer_target(self, i: int, j: int, fakes: list[torch.Tensor]) -> torch.Tensor:
         """The fakes peer j scores for member i's KL: i's (``same``) or j's own (``own``)."""
-        return fakes[i] if self.cfg.mutual.peer_images == "same" else fakes[j]
+        return fakes[i] if self.options.peer_images == "same" else fakes[j]
 
     def _discriminator_loss(
         self,
@@ -99,7 +101,7 @@ class MutualGANMethod(Method):
         peer_fake: list[torch.Tensor],
         out: dict[str, torch.Tensor],
     ) -> torch.Tensor:
-        mc = self.cfg.mutual
+        mc = self.options
         loss = discriminator_loss(real, fake)
         out[f"d{i}_gan"] = loss.detach()
         if mc.mode in ("ml", "ml_soft") and peer_real:
@@ -114,7 +116,7 @@ class MutualGANMethod(Method):
     def _update_discriminators(
         self, hr: torch.Tensor, fakes: list[torch.Tensor], out: dict[str, torch.Tensor]
     ) -> list[torch.Tensor]:
-        mc = self.cfg.mutual
+        mc = self.options
         k = len(self.discriminators)
         peers_needed = mc.mode in ("ml", "ml_soft") and k > 1
         losses = []
@@ -159,7 +161,7 @@ class MutualGANMethod(Method):
         return losses
 
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
-        mc = self.cfg.mutual
+        mc = self.options
         k = len(self.generators)
         with self.ctx.autocast():
             srs = [g(lr) for g in self.generators]

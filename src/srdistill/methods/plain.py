@@ -14,6 +14,8 @@ from srdistill.models import SRResNet
 
 
 class PlainMethod(Method):
+    section = "plain"
+
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         m = cfg.model
@@ -24,7 +26,7 @@ class PlainMethod(Method):
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
         with self.ctx.autocast():
             sr = self.model(lr)
-        loss = pixel_loss(self.cfg.plain.loss, sr, hr)
+        loss = pixel_loss(self.options.loss, sr, hr)
         self.step_optimizer("model", loss, self.model.parameters())
         return {"loss": loss.detach()}
 

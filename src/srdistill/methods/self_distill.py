@@ -16,6 +16,8 @@ from srdistill.models import MultiExitSRResNet, SRResNet
 
 
 class SelfDistillMethod(Method):
+    section = "self_distill"
+
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         m = cfg.model
@@ -28,13 +30,13 @@ class SelfDistillMethod(Method):
 
     @property
     def exit_weights(self) -> dict[int, float]:
-        weights = self.cfg.self_distill.exit_weights
+        weights = self.options.exit_weights
         if isinstance(weights, list):  # read in the order the user wrote model.exits
             return dict(zip(self.cfg.model.exits, weights, strict=True))
         return dict(weights or {})
 
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
-        sd = self.cfg.self_distill
+        sd = self.options
         want_features = sd.feature_weight > 0
         with self.ctx.autocast():
             out = self.model(lr, return_features=want_features)
