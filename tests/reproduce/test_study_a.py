@@ -108,8 +108,13 @@ def test_study_runs_every_arm_and_rebuilds_from_records(tmp_path):
     # A later session: only the committed records exist; nothing is trained again.
     before = (records / "results.csv").read_text()
     shutil.rmtree(runs)
-    study_a("study", 2, runs, records, [str(test_dir)], overrides)
+    # Bicubic is scored once and kept beside the records.
+    cached = json.loads((records / "bicubic.json").read_text())
+    cached["BSD100"]["psnr"] = 99.999
+    (records / "bicubic.json").write_text(json.dumps(cached))
+    md = study_a("study", 2, runs, records, [str(test_dir)], overrides)
     assert (records / "results.csv").read_text() == before
+    assert "| bicubic | - | - | 99.999 |" in md.read_text()
     assert not (runs / "study").exists() or not list((runs / "study").iterdir())
 
 
