@@ -17,9 +17,9 @@ from srdistill.errors import CheckpointError
 
 
 def _hub_checkpoints() -> list[Path]:
-    import torch
+    from srdistill.models.vgg import hub_checkpoint_dir
 
-    return [Path(torch.hub.get_dir()) / "checkpoints"]
+    return [hub_checkpoint_dir()]
 
 
 @dataclass(frozen=True)

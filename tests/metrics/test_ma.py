@@ -185,11 +185,11 @@ def walk(struct: dict, x: np.ndarray) -> float:
 
 def test_forest_prediction_matches_a_per_tree_walk():
     struct = stand_in_forest_struct(n_features=6, n_trees=25, depth=4, seed=0)
-    forest = ma._forest_from_struct(struct)
+    forest = ma.forest_from_struct(struct)
     x = np.random.default_rng(1).normal(size=(7, 6))
     np.testing.assert_allclose(forest.predict(x), [walk(struct, row) for row in x], atol=1e-12)
     struct["coef"] = np.array([1.0, 2.0])  # bias correction, as regRF_predict applies it
-    corrected = ma._forest_from_struct(struct).predict(x)
+    corrected = ma.forest_from_struct(struct).predict(x)
     np.testing.assert_allclose(corrected, [1 + 2 * walk(struct, row) for row in x], atol=1e-12)
 
 

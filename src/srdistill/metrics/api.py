@@ -70,6 +70,12 @@ def _check_crop(crop_border: int, img: torch.Tensor) -> None:
         )
 
 
+def _single(img: ImageLike, crop_border: int) -> torch.Tensor:
+    x = as_image(img)
+    _check_crop(crop_border, x)
+    return x
+
+
 def _pair(sr: ImageLike, hr: ImageLike, crop_border: int) -> tuple[torch.Tensor, torch.Tensor]:
     a, b = as_image(sr, "sr"), as_image(hr, "hr")
     if a.shape != b.shape:
@@ -108,8 +114,7 @@ def niqe(
     from srdistill.metrics.niqe_metric import niqe as niqe_tensor
     from srdistill.metrics.perceptual import MetricUnavailable
 
-    x = as_image(img)
-    _check_crop(crop_border, x)
+    x = _single(img, crop_border)
     try:
         path = find_params_file(params)
     except CheckpointError as missing:
@@ -128,8 +133,7 @@ def ma(
     put it, when the authors' model file is not here."""
     from srdistill.metrics.perceptual import ma_score
 
-    x = as_image(img)
-    _check_crop(crop_border, x)
+    x = _single(img, crop_border)
     return ma_score(x, crop_border, y_channel=y_channel, model=model)
 
 

@@ -356,7 +356,9 @@ def _field(struct: dict, name: str) -> np.ndarray:
     return np.asarray(lower[name.lower()])
 
 
-def _forest_from_struct(struct: dict) -> RegressionForest:
+def forest_from_struct(struct: dict) -> RegressionForest:
+    """A RegressionForest from one regRF_train struct (fields as in the release)."""
+
     def matrix(name: str) -> np.ndarray:
         a = _field(struct, name)
         return a.reshape(a.shape[0], -1) if a.ndim >= 1 else a.reshape(1, 1)
@@ -417,11 +419,6 @@ def stand_in_forest_struct(n_features: int, n_trees: int, depth: int, seed: int)
     }
 
 
-def forest_from_struct(struct: dict) -> RegressionForest:
-    """A RegressionForest from one regRF_train struct (fields as in the release)."""
-    return _forest_from_struct(struct)
-
-
 @lru_cache(maxsize=2)
 def load_ma_model(path: str) -> MaModel:
     """Read the authors' ``model.mat`` (fields ``rf`` -- three regRF_train forests -- and
@@ -445,7 +442,7 @@ def load_ma_model(path: str) -> MaModel:
         linear = np.asarray(model["linear"], dtype=np.float64).reshape(-1)
         if linear.size != 4:
             raise ValueError(f"expected 4 linear weights, found {linear.size}")
-        parsed = tuple(_forest_from_struct(f) for f in forests)
+        parsed = tuple(forest_from_struct(f) for f in forests)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(
             f"{path} is not the Ma et al. 2017 model (model.rf with 3 regression forests and "

@@ -27,19 +27,12 @@ from srdistill.errors import DataError
 from srdistill.ops.color import luma_8bit
 from srdistill.ops.imresize import imresize
 
-PARAMS_FILE = "niqe_pris_params.npz"
-# The parameters of the original NIQE release (modelparameters.mat), as an .npz with
-# mu_pris_param (1x36), cov_pris_param (36x36), gaussian_window (7x7); BasicSR ships it as
-# basicsr/metrics/niqe_pris_params.npz.
-PARAMS_URL = (
-    "https://raw.githubusercontent.com/XPixelGroup/BasicSR/master/basicsr/metrics/"
-    "niqe_pris_params.npz"
-)
 SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
 def find_params_file(path: str | Path | None = None) -> Path:
-    """The pristine-model file: ``path``, $SRDISTILL_NIQE_PARAMS, or <data root>/weights."""
+    """The pristine-model file (the release's modelparameters.mat and window as BasicSR
+    ships them, niqe_pris_params.npz): ``path``, or where srdistill.weights looks."""
     from srdistill.weights import require_weight
 
     return require_weight("niqe", path)

@@ -15,9 +15,6 @@ import torch
 from srdistill.errors import CheckpointError
 from srdistill.ops.color import luma_8bit
 
-MA_MODEL_URL = "https://github.com/chaoma99/sr-metric"
-MA_MODEL_FILE = "ma_model.mat"
-
 
 def ma_notes(metrics: list[str] | tuple[str, ...]) -> list[str]:
     """The caveat that goes beside Ma/PI numbers wherever they are reported."""

@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from srdistill.errors import CheckpointError
+from srdistill.weights import WEIGHTS
 
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
-VGG19_FILE = "vgg19-dcbb9e9d.pth"
+VGG19_FILE = WEIGHTS["vgg19"].file
 VGG19_SHA256_PREFIX = "dcbb9e9d"  # torchvision names files by their SHA-256 prefix
 STAND_IN_NOTE = "stand-in VGG (not comparable to the paper)"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
