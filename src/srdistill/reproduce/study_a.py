@@ -158,8 +158,8 @@ def evaluate_run(
     }
     if arm.name == TEACHER_ARM.name:
         record["weights_sha256"] = weights_fingerprint(run_dir)
-    elif arm.uses_teacher:
-        record["teacher_weights_sha256"] = weights_fingerprint(teacher_dir or run_dir)
+    elif arm.uses_teacher and teacher_dir is not None:
+        record["teacher_weights_sha256"] = weights_fingerprint(teacher_dir)
     return record
 
 
