@@ -309,6 +309,11 @@ def train(
     info, device = init_distributed(cfg.train.device)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
+    if device.type == "cuda" and cfg.train.precision == "fp32":
+        # fp32 means fp32: cuDNN would otherwise run convolutions in TF32 (10-bit mantissa),
+        # and GPU runs would no longer be comparable with CPU runs of the same recipe.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     run_dir = prepare_run_dir(cfg, resume, overwrite, info)
     lock, created = _take_run_folder(cfg, resume, overwrite) if info.is_main else (None, False)
     barrier(info)
