@@ -66,7 +66,10 @@ def plan(study_out: Path, tables_out: Path, extra: list[str]) -> list[Job]:
                     seen.add(pre_name)
                     out.append(Job(pre_name, pre, weights=()))  # the cohorts hold their own
                 cfg = run_config(
-                    col.config, "quick", seed, runs_dir,
+                    col.config,
+                    "quick",
+                    seed,
+                    runs_dir,
                     [*overrides, f"mutual.init_from={pre.run_dir}"],
                 )
                 out.append(Job(f"tables/{cfg.run_dir.name}", cfg, [pre_name], ("generator*",)))
@@ -90,15 +93,19 @@ def schedule(plan_jobs: list[Job], parallel: int, deadline: float, argv_extra: l
     while waiting or running:
         for name, proc in list(running.items()):
             if proc.poll() is not None:
-                print(f"{time.monotonic() - start:6.0f}s done {name} rc={proc.returncode}", flush=True)
+                print(
+                    f"{time.monotonic() - start:6.0f}s done {name} rc={proc.returncode}", flush=True
+                )
                 del running[name]
         if time.monotonic() - start > deadline:
             for proc in running.values():
                 proc.terminate()  # the engine checkpoints on SIGTERM
             for proc in running.values():
                 proc.wait(timeout=60)
-            print(f"deadline: stopped {sorted(running)}; never started "
-                  f"{[j.name for j in waiting]}", flush=True)
+            print(
+                f"deadline: stopped {sorted(running)}; never started {[j.name for j in waiting]}",
+                flush=True,
+            )
             return
         for job in list(waiting):
             if len(running) >= parallel:
@@ -108,7 +115,8 @@ def schedule(plan_jobs: list[Job], parallel: int, deadline: float, argv_extra: l
                 log = open(logs / (job.name.replace("/", "_") + ".log"), "w")  # noqa: SIM115
                 running[job.name] = subprocess.Popen(
                     [sys.executable, __file__, "--worker", job.name, *argv_extra],
-                    stdout=log, stderr=subprocess.STDOUT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
                 print(f"{time.monotonic() - start:6.0f}s start {job.name}", flush=True)
         time.sleep(1.0)
