@@ -38,7 +38,7 @@ from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import atomic_write_bytes
 from srdistill.deploy.loading import load_sr_model
 from srdistill.engine.checkpoint import CheckpointManager
-from srdistill.engine.lock import RunLocked
+from srdistill.engine.lock import RunLock, RunLocked
 from srdistill.engine.logging import read_metrics
 from srdistill.errors import ConfigError, DataError
 from srdistill.eval.evaluate import bicubic_upscaler, evaluate
@@ -239,9 +239,12 @@ class _Study:
     def train_and_record(self, arm: Arm, seed: int) -> dict:
         """Train (or resume) one run, evaluate its final iterate, and record it."""
         run_dir = train_unless_finished(self.config(arm, seed))
-        record = evaluate_run(arm, run_dir, self.sets, self.teacher_dir)
-        record["seed"] = seed
-        atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
+        with RunLock(run_dir):  # one process evaluates it; the others move on (RunLocked)
+            if (run_dir / "eval.json").is_file():  # evaluated meanwhile by another process
+                return json.loads((run_dir / "eval.json").read_text())
+            record = evaluate_run(arm, run_dir, self.sets, self.teacher_dir)
+            record["seed"] = seed
+            atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
         if self.records:
             copy_records(run_dir, _record_dir(self.records, run_name(arm, seed)), ("eval.json",))
         return record
