@@ -2,10 +2,12 @@
 # One GPU lease: train Study A and paper B's quick tables (scripts/gpu_lease.py), then time
 # training steps of the study's paper-preset networks on the idle GPU.
 # Run from the repository root with the training images under $SRDISTILL_DATA and the
-# results folder as $1 (the device tool's $OUT). Usage: bash scripts/gpu_lease.sh OUT [deadline_s]
+# results folder as $1 (the device tool's $OUT). Usage: bash scripts/gpu_lease.sh OUT [deadline_s] [commit]
 set -u
 out=${1:?results folder}; deadline=${2:-400}
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+# The commit this tree was made from (the copy may carry no history): pass it as $3.
+[ -n "${3:-}" ] && export SRDISTILL_GIT_COMMIT=$3
 py=${PYTHON:-python3}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 $py -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$out/gpu.txt"

@@ -162,3 +162,28 @@ def test_runs_held_by_another_process_are_left_and_a_missing_teacher_is_retraine
     assert teacher_mismatches(results) == ["output_kd_seed0"]
     with pytest.raises(Exception, match="unknown study arm 'nope'"):
         study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["nope"])
+
+
+def test_a_finished_run_is_evaluated_by_one_process_only(tmp_path):
+    """A run trained elsewhere (a GPU lease) arrives complete but unevaluated; while one
+    process evaluates it (holding its lock) another leaves it, and evaluates it later."""
+    from srdistill.engine.lock import RunLock
+
+    train_dir = write_images(tmp_path / "train_imgs", 3, (64, 56), seed=0)
+    test_dir = write_images(tmp_path / "BSD100", 2, (40, 36), seed=100)
+    overrides = [*TINY, f"data.train=[{train_dir}]", f"data.val={test_dir}"]
+    runs = tmp_path / "runs"
+    study_a("study", 1, runs, None, [str(test_dir)], overrides, arms=["alone"])
+    run_dir = runs / "study" / "alone_seed0"
+    first = json.loads((run_dir / "eval.json").read_text())
+    (run_dir / "eval.json").unlink()
+    lock = RunLock(run_dir).acquire()
+    try:
+        study_a("study", 1, runs, None, [str(test_dir)], overrides, wait_seconds=0, arms=["alone"])
+        assert not (run_dir / "eval.json").exists()  # left to the holder, not evaluated twice
+    finally:
+        lock.release()
+    study_a("study", 1, runs, None, [str(test_dir)], overrides, arms=["alone"])
+    again = json.loads((run_dir / "eval.json").read_text())
+    assert again["networks"] == first["networks"]  # evaluated, not retrained
+    assert again["step"] == first["step"]

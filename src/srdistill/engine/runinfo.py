@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -25,6 +26,11 @@ def git_state() -> dict:
             return None
         return out.stdout.strip() if out.returncode == 0 else None
 
+    # A copy of the tree sent elsewhere (a GPU lease) may carry no history, or a stale one:
+    # whoever sends it names the commit it was made from.
+    given = os.environ.get("SRDISTILL_GIT_COMMIT")
+    if given:
+        return {"commit": given, "dirty": None, "source": "SRDISTILL_GIT_COMMIT"}
     commit = git("rev-parse", "HEAD")
     dirty = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
