@@ -90,3 +90,10 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
     rows = list(csv.DictReader((out / "paper-b-2_quick.csv").open()))
     ml = [r for r in rows if r["column"] == "ML" and r["metric"] == "psnr"]
     assert ml and ml[0]["n"] == "3"  # every member of the run is scored
+    # Per network (seed, member): the values behind each cell, for paired comparisons.
+    nets = list(csv.DictReader((out / "paper-b-2_quick_networks.csv").open()))
+    ml_nets = [r for r in nets if r["column"] == "ML" and r["metric"] == "psnr"]
+    assert sorted(r["member"] for r in ml_nets) == ["0", "1", "2"]
+    assert {r["seed"] for r in ml_nets} == {"0"}
+    mean = sum(float(r["value"]) for r in ml_nets) / 3
+    assert abs(mean - float(ml[0]["mean"])) < 1e-9

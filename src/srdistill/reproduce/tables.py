@@ -182,6 +182,7 @@ def reproduce(
     cells: dict[tuple[str, str, str], Cell] = {}
     run_dirs: dict[str, list[Path]] = {c.label: [] for c in table.columns}
     networks_seed0: dict[str, object] = {}
+    per_network: list[list] = []  # one row per (set, column, seed, member, metric): pairing
     for seed in range(seeds):
         for col in table.columns:
             extra = []
@@ -208,6 +209,9 @@ def reproduce(
                     for metric in table.metrics:
                         cell = cells.setdefault((set_name, col.label, metric), Cell([], []))
                         cell.values.append(means[metric])
+                        per_network.append(
+                            [set_name, col.label, seed, member, metric, means[metric], run_dir]
+                        )
                         if run_dir not in cell.runs:
                             cell.runs.append(run_dir)
     bicubic = evaluate(
@@ -240,6 +244,7 @@ def reproduce(
     atomic_write_bytes(
         out / f"{table_name}_{preset}.csv", _csv(table, present, cells, bicubic).encode()
     )
+    atomic_write_bytes(out / f"{table_name}_{preset}_networks.csv", _networks_csv(per_network))
     return md_path
 
 
@@ -367,6 +372,19 @@ def _markdown(
     for label, dirs in run_dirs.items():
         lines.append(f"- {label}: " + ", ".join(f"[{d.name}]({_link(d, base)})" for d in dirs))
     return "\n".join(lines) + "\n"
+
+
+def _networks_csv(rows: list[list]) -> bytes:
+    """Long form, one row per network (seed and cohort member) and metric: what paired
+    per-seed comparisons between columns are computed from."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["set", "column", "seed", "member", "metric", "value", "run"])
+    for set_name, label, seed, member, metric, value, run in rows:
+        writer.writerow(
+            [set_name, label, seed, "" if member is None else member, metric, value, run]
+        )
+    return buf.getvalue().encode()
 
 
 def _csv(table: Table, present: list[str], cells: dict, bicubic: EvalResult) -> str:
