@@ -187,3 +187,29 @@ def test_a_finished_run_is_evaluated_by_one_process_only(tmp_path):
     again = json.loads((run_dir / "eval.json").read_text())
     assert again["networks"] == first["networks"]  # evaluated, not retrained
     assert again["step"] == first["step"]
+
+
+def test_runs_resumed_on_another_device_are_listed_apart(tmp_path):
+    from srdistill.reproduce.study_a import _device_lines, run_devices
+
+    def session(device, step):
+        return {"environment": {"device": device}, "started_at_step": step}
+
+    gpu, mixed = tmp_path / "gpu", tmp_path / "mixed"
+    for folder, sessions in [
+        (gpu, [session("cuda:0", 0), session("cuda:0", 10950)]),
+        (mixed, [session("cuda:0", 0), session("cpu", 1614)]),
+    ]:
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"sessions": sessions}))
+    assert run_devices(gpu) == [("cuda:0", 0)]  # resumed on the same device: one part
+    assert run_devices(mixed) == [("cuda:0", 0), ("cpu", 1614)]
+    assert run_devices(tmp_path) == []
+    results = {
+        ("teacher", 0): {"run": "teacher_seed0", "devices": run_devices(gpu)},
+        ("self_distill_warm", 0): {"run": "self_distill_warm_seed0", "devices": run_devices(mixed)},
+    }
+    text = "\n".join(_device_lines(results))
+    assert "- cuda:0: teacher_seed0" in text
+    assert "- cuda:0, then cpu from step 1614: self_distill_warm_seed0" in text
+    assert _device_lines({("teacher", 0): results[("teacher", 0)]}) == []  # one device: silent

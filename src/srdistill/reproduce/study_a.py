@@ -199,8 +199,50 @@ def load_record(records: Path | None, runs_dir: Path, name: str) -> dict | None:
             record = json.loads(path.read_text())
             if (folder / "metrics.jsonl").is_file():  # one definition of cost for all records
                 record["train_seconds"] = training_seconds(folder)
+            record["devices"] = run_devices(folder)
             return record
     return None
+
+
+def run_devices(folder: Path) -> list[tuple[str, int]]:
+    """(device, first step) of each training session of a run, from its run.json: a run
+    resumed on another machine (e.g. begun on a GPU lease) shows where each part ran."""
+    path = Path(folder) / "run.json"
+    if not path.is_file():
+        return []
+    sessions = json.loads(path.read_text()).get("sessions") or []
+    out: list[tuple[str, int]] = []
+    for sess in sessions:
+        device = str(sess.get("environment", {}).get("device", "?"))
+        if not out or out[-1][0] != device:
+            out.append((device, int(sess.get("started_at_step", 0))))
+    return out
+
+
+def _device_lines(results: dict) -> list[str]:
+    """Runs grouped by where they trained; costs are comparable only within one group."""
+    groups: dict[str, list[str]] = {}
+    for (arm, seed), rec in sorted(
+        results.items(), key=lambda kv: (_arm_index(kv[0][0]), kv[0][1])
+    ):
+        devices = rec.get("devices") or []
+        if not devices:
+            continue
+        label = ", then ".join(
+            d if i == 0 else f"{d} from step {step}" for i, (d, step) in enumerate(devices)
+        )
+        groups.setdefault(label, []).append(rec.get("run", f"{arm}_seed{seed}"))
+    if len(groups) <= 1:
+        return []
+    lines = ["", "## Where each run trained", ""]
+    lines += [f"- {label}: {', '.join(runs)}" for label, runs in groups.items()]
+    lines += [
+        "",
+        "Runs that changed device continue with their optimizer state, schedule and data "
+        "order; only float rounding differs. Their seconds below mix devices: compare costs "
+        "only between runs of one group.",
+    ]
+    return lines
 
 
 class _Study:
@@ -241,13 +283,14 @@ class _Study:
         run_dir = train_unless_finished(self.config(arm, seed))
         with RunLock(run_dir):  # one process evaluates it; the others move on (RunLocked)
             if (run_dir / "eval.json").is_file():  # evaluated meanwhile by another process
-                return json.loads((run_dir / "eval.json").read_text())
+                record = json.loads((run_dir / "eval.json").read_text())
+                return {**record, "devices": run_devices(run_dir)}
             record = evaluate_run(arm, run_dir, self.sets, self.teacher_dir)
             record["seed"] = seed
             atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
         if self.records:
             copy_records(run_dir, _record_dir(self.records, run_name(arm, seed)), ("eval.json",))
-        return record
+        return {**record, "devices": run_devices(run_dir)}
 
     def ensure_teacher(self) -> None:
         """The teacher's weights must be here for a warm or KD arm. A committed teacher
@@ -610,6 +653,7 @@ def results_markdown(
             "weights differ from the recorded teacher's (retrained on another machine); "
             "read their contrasts with that in mind.**",
         ]
+    lines += _device_lines(results)
     lines += ["", "## Cost", ""]
     lines += _cost_lines(results)
     lines += ["", "## Conclusion (decided by the intervals above)", ""]
