@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from srdistill.config import RunConfig
+from srdistill.config import CONFIG_DIR, RunConfig
 from srdistill.engine.checkpoint import CheckpointManager
 from srdistill.reproduce.runner import is_complete, run_config, train_unless_finished
 from srdistill.reproduce.study_a import TEACHER_ARM, _Study, jobs, run_name
@@ -49,7 +49,7 @@ class Job:
 def plan(study_out: Path, tables_out: Path, extra: list[str]) -> list[Job]:
     """Every run, under the names and folders the reproduce commands give them."""
     out: list[Job] = []
-    study = _Study("study", study_out / "study", None, [], list(extra), _config_dir())
+    study = _Study("study", study_out / "study", None, [], list(extra), CONFIG_DIR)
     teacher = f"study/{run_name(TEACHER_ARM, 0)}"
     for arm, seed in jobs(3):
         needs = [teacher] if arm.uses_teacher else []
@@ -74,12 +74,6 @@ def plan(study_out: Path, tables_out: Path, extra: list[str]) -> list[Job]:
                 )
                 out.append(Job(f"tables/{cfg.run_dir.name}", cfg, [pre_name], ("generator*",)))
     return out
-
-
-def _config_dir() -> Path:
-    from srdistill.config import CONFIG_DIR
-
-    return CONFIG_DIR
 
 
 def schedule(plan_jobs: list[Job], parallel: int, deadline: float, argv_extra: list[str]) -> None:
