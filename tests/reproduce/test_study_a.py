@@ -9,9 +9,12 @@ import pytest
 
 from srdistill.reproduce.study_a import (
     ARMS,
+    image_contrast,
     jobs,
     paired_contrast,
     precondition,
+    results_markdown,
+    seed_spread,
     study_a,
     teacher_mismatches,
 )
@@ -46,6 +49,32 @@ def test_paired_contrast_mean_interval_and_win_rate():
     assert c.high - c.mean == pytest.approx(4.303 * sd / math.sqrt(3))
     assert c.win_rate == pytest.approx((1 + 2 + 1.5) / 6)
     assert (c.seeds, c.images) == (3, 2)
+
+
+def test_single_seed_ablation_interval_is_over_images_and_is_reported():
+    res = fake_results(
+        {
+            ("alpha05", 0): [30.2, 31.0, 29.1],
+            ("self_distill_warm", 0): [30.0, 31.1, 29.0],  # diffs +0.2, -0.1, +0.1
+            ("self_distill_warm", 1): [30.0, 31.0, 29.0],
+            ("deep_supervision", 0): [29.9, 31.0, 29.0],  # warm - deep: +0.2 / 3 ...
+            ("deep_supervision", 1): [30.0, 31.0, 28.7],  # ... and +0.3 / 3
+        }
+    )
+    c = image_contrast(res, "alpha05", "exit4", "self_distill_warm", "exit4", "BSD100")
+    diffs = [0.2, -0.1, 0.1]
+    mean = sum(diffs) / 3
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 2)
+    assert c.mean == pytest.approx(mean)
+    assert c.high - c.mean == pytest.approx(4.303 * sd / math.sqrt(3))
+    assert c.win_rate == pytest.approx(2 / 3) and c.images == 3
+    assert image_contrast(res, "alpha05", "exit4", "self_distill_warm", "exit4", "Set5") is None
+    assert seed_spread(
+        res, "self_distill_warm", "exit4", "deep_supervision", "exit4", "BSD100"
+    ) == pytest.approx(abs(0.2 / 3 - 0.3 / 3) / math.sqrt(2))  # sd of two values
+    page = results_markdown(res, {}, "study", 3, "plot.png")
+    assert "## Single-seed ablations" in page
+    assert f"| alpha05/exit4 − self_distill_warm/exit4 | BSD100 | {mean:+.3f} |" in page
 
 
 def test_precondition_uses_the_mean_of_alone_seeds():

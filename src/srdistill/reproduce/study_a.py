@@ -118,6 +118,15 @@ CONTRASTS: tuple[tuple[str, str, str, str], ...] = (
     ("self_distill_warm", "exit4", "output_kd", "student"),
     ("deep_supervision", "exit4", "alone", "student"),
 )
+# Single-seed ablations, read against seed 0 of the arm they vary (A - B).
+ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("alpha05", "exit4", "self_distill_warm", "exit4"),
+    ("detached", "exit4", "self_distill_warm", "exit4"),
+    ("mse_distill", "exit4", "self_distill_warm", "exit4"),
+    ("alpha05", "exit4", "deep_supervision", "exit4"),
+    ("feature_kd", "student", "output_kd", "student"),
+    ("feature_kd", "student", "alone", "student"),
+)
 # Two-sided 95% Student-t quantiles by degrees of freedom.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
 
@@ -473,6 +482,77 @@ def paired_contrast(results: dict, a: str, net_a: str, b: str, net_b: str, set_n
     return Contrast(mean, mean - half, mean + half, len(diffs), wins / pairs, pairs // len(diffs))
 
 
+def image_contrast(
+    results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str, seed: int = 0
+) -> Contrast | None:
+    """A - B on one seed: mean over images, 95% t-interval over the set's images and win
+    rate. The interval covers image-to-image variation only, not seed-to-seed variation."""
+    if (a, seed) not in results or (b, seed) not in results:
+        return None
+    rows_a = results[(a, seed)]["networks"].get(net_a, {}).get(set_name)
+    rows_b = results[(b, seed)]["networks"].get(net_b, {}).get(set_name)
+    if not rows_a or not rows_b:
+        return None
+    psnr_b = {r["image"]: r["psnr"] for r in rows_b}
+    diffs = [r["psnr"] - psnr_b[r["image"]] for r in rows_a if r["image"] in psnr_b]
+    if not diffs:
+        return None
+    mean = statistics.fmean(diffs)
+    half = math.nan
+    if len(diffs) > 1:
+        half = _T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    wins = sum(1.0 if d > 0 else 0.5 if d == 0 else 0.0 for d in diffs)
+    return Contrast(mean, mean - half, mean + half, 1, wins / len(diffs), len(diffs))
+
+
+def seed_spread(results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str) -> float:
+    """Standard deviation over seeds of the per-seed difference A - B (nan under 2 seeds)."""
+    means_a = set_means(results, a, net_a, set_name)
+    means_b = set_means(results, b, net_b, set_name)
+    diffs = [means_a[s] - means_b[s] for s in sorted(means_a) if s in means_b]
+    return statistics.stdev(diffs) if len(diffs) > 1 else math.nan
+
+
+def _ablation_lines(results: dict, sets: list[str]) -> list[str]:
+    rows = []
+    for a, na, b, nb in ABLATIONS:
+        for s in sets:
+            c = image_contrast(results, a, na, b, nb, s)
+            if c is not None:
+                rows.append(
+                    f"| {a}/{na} − {b}/{nb} | {s} | {c.mean:+.3f} | "
+                    f"[{c.low:+.3f}, {c.high:+.3f}] | {100 * c.win_rate:.0f}% of {c.images} |"
+                )
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Single-seed ablations (seed 0, A − B, PSNR dB)",
+        "",
+        "One seed each, paired with seed 0 of the arm they vary. The interval is a 95% "
+        "t-interval over the set's images: it says whether the difference is consistent "
+        "across images, not whether it would survive another seed.",
+    ]
+    scale = [
+        f"{a}/{na} − {b}/{nb} {sd:.3f} dB"
+        for a, na, b, nb in CONTRASTS
+        if (a, b) in {("self_distill_warm", "deep_supervision"), ("output_kd", "alone")}
+        and not math.isnan(sd := seed_spread(results, a, na, b, nb, "BSD100"))
+    ]
+    if scale:
+        lines.append(
+            "For scale, the standard deviation over seeds of a paired 3-seed contrast on "
+            "BSD100: " + "; ".join(scale) + "."
+        )
+    return [
+        *lines,
+        "",
+        "| contrast | set | difference | 95% interval over images | win rate |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+    ]
+
+
 def _sets_in(results: dict) -> list[str]:
     names: list[str] = []
     for rec in results.values():
@@ -645,6 +725,7 @@ def results_markdown(
                 f"| {a}/{na} − {b}/{nb} | {s} | {c.seeds} | {c.mean:+.3f} | {interval} | "
                 f"{100 * c.win_rate:.0f}% of {c.images}x{c.seeds} |"
             )
+    lines += _ablation_lines(results, sets)
     mismatched = teacher_mismatches(results)
     if mismatched:
         lines += [
