@@ -11,6 +11,7 @@ from srdistill.reproduce.study_a import (
     ARMS,
     image_contrast,
     jobs,
+    light_model_curves,
     paired_contrast,
     precondition,
     results_markdown,
@@ -75,6 +76,23 @@ def test_single_seed_ablation_interval_is_over_images_and_is_reported():
     page = results_markdown(res, {}, "study", 3, "plot.png")
     assert "## Single-seed ablations" in page
     assert f"| alpha05/exit4 − self_distill_warm/exit4 | BSD100 | {mean:+.3f} |" in page
+
+
+def test_curves_plot_the_exit_of_a_multi_exit_run_and_seed_0_only():
+    rows = [
+        {"step": 250, "val/psnr_exit16": 29.0, "val/psnr_exit4": 28.0},
+        {"step": 250, "loss": 0.1},
+        {"step": 500, "val/psnr_exit16": 29.5, "val/psnr_exit4": 28.5},
+    ]
+    curves = {
+        "deep_supervision_seed0": rows,
+        "alone_seed0": [{"step": 250, "val/psnr_model": 27.0}],
+        "alone_seed1": [{"step": 250, "val/psnr_model": 26.0}],
+    }
+    assert light_model_curves(curves) == {
+        "alone": [(250, 27.0)],
+        "deep_supervision": [(250, 28.0), (500, 28.5)],
+    }
 
 
 def test_precondition_uses_the_mean_of_alone_seeds():

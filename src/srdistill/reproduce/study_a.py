@@ -771,16 +771,22 @@ def _cost_lines(results: dict) -> list[str]:
     return out
 
 
-def _plot_curves(curves: dict[str, list[dict]], path: Path) -> None:
+def light_model_curves(curves: dict[str, list[dict]]) -> dict[str, list[tuple[int, float]]]:
+    """Seed 0's validation PSNR per arm: exit 4 for a multi-exit run (the light model
+    compared here), the network itself otherwise."""
     series = {}
     for name, rows in sorted(curves.items()):
         if not name.endswith("seed0"):
             continue
-        for key in sorted({k for r in rows for k in r if k.startswith("val/psnr_")}):
-            if key.endswith("center16"):
-                continue  # the exit is the light model compared here
-            pts = [(r["step"], r[key]) for r in rows if key in r]
-            if pts:
-                series[name.removesuffix("_seed0")] = pts
+        keys = {k for r in rows for k in r if k.startswith("val/psnr")}
+        key = "val/psnr_exit4" if "val/psnr_exit4" in keys else min(keys, default=None)
+        pts = [(r["step"], r[key]) for r in rows if key in r]
+        if pts:
+            series[name.removesuffix("_seed0")] = pts
+    return series
+
+
+def _plot_curves(curves: dict[str, list[dict]], path: Path) -> None:
+    series = light_model_curves(curves)
     if series:
         line_plot(series, path, "validation PSNR (Set5, dB) vs step, seed 0", "step", "dB")
