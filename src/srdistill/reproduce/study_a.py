@@ -124,6 +124,10 @@ ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("detached", "exit4", "self_distill_warm", "exit4"),
     ("mse_distill", "exit4", "self_distill_warm", "exit4"),
     ("alpha05", "exit4", "deep_supervision", "exit4"),
+    # What the distillation term does to the 16-block center the exit shares its trunk with.
+    ("alpha05", "center16", "self_distill_warm", "center16"),
+    ("detached", "center16", "self_distill_warm", "center16"),
+    ("mse_distill", "center16", "self_distill_warm", "center16"),
     ("feature_kd", "student", "output_kd", "student"),
     ("feature_kd", "student", "alone", "student"),
 )
@@ -534,16 +538,17 @@ def _ablation_lines(results: dict, sets: list[str]) -> list[str]:
         "across images, not whether it would survive another seed.",
     ]
     scale = [
-        f"{a}/{na} − {b}/{nb} {sd:.3f} dB"
+        f"{a}/{na} − {b}/{nb} {sd:.4f} dB"
         for a, na, b, nb in CONTRASTS
         if (a, b) in {("self_distill_warm", "deep_supervision"), ("output_kd", "alone")}
         and not math.isnan(sd := seed_spread(results, a, na, b, nb, "BSD100"))
     ]
     if scale:
-        lines.append(
+        lines += [
+            "",
             "For scale, the standard deviation over seeds of a paired 3-seed contrast on "
-            "BSD100: " + "; ".join(scale) + "."
-        )
+            "BSD100: " + "; ".join(scale) + ".",
+        ]
     return [
         *lines,
         "",
