@@ -14,6 +14,7 @@ from srdistill.reproduce.study_a import (
     light_model_curves,
     paired_contrast,
     precondition,
+    read_curves,
     results_markdown,
     seed_spread,
     study_a,
@@ -92,6 +93,22 @@ def test_curves_plot_the_exit_of_a_multi_exit_run_and_seed_0_only():
     assert light_model_curves(curves) == {
         "alone": [(250, 27.0)],
         "deep_supervision": [(250, 28.0), (500, 28.5)],
+    }
+
+
+def test_curves_come_from_the_committed_record_like_the_scores(tmp_path):
+    records, runs_dir = tmp_path / "records", tmp_path / "runs"
+    for folder, psnr in (
+        (records / "runs" / "teacher_seed0", 30.0),  # the record the table reads
+        (runs_dir / "teacher_seed0", 20.0),  # another run left in the run folder
+        (runs_dir / "alone_seed0", 25.0),  # not committed yet
+    ):
+        folder.mkdir(parents=True)
+        (folder / "metrics.jsonl").write_text(json.dumps({"step": 1, "val/psnr_model": psnr}))
+    curves = read_curves(records, runs_dir, ["teacher_seed0", "alone_seed0", "alone_seed1"])
+    assert {k: v[0]["val/psnr_model"] for k, v in curves.items()} == {
+        "teacher_seed0": 30.0,
+        "alone_seed0": 25.0,
     }
 
 

@@ -205,8 +205,23 @@ def _record_dir(records: Path, name: str) -> Path:
     return records / "runs" / name
 
 
+def _folders(records: Path | None, runs_dir: Path, name: str) -> list[Path]:
+    """Where a run's records may be, in order of precedence: the committed record first."""
+    return ([_record_dir(records, name)] if records else []) + [runs_dir / name]
+
+
+def read_curves(records: Path | None, runs_dir: Path, names: Sequence[str]) -> dict[str, list]:
+    """Each run's metrics rows, from the same folder its evaluation is read from."""
+    curves = {}
+    for name in names:
+        found = [f for f in _folders(records, runs_dir, name) if (f / "metrics.jsonl").is_file()]
+        if found:
+            curves[name] = read_metrics(found[0])
+    return curves
+
+
 def load_record(records: Path | None, runs_dir: Path, name: str) -> dict | None:
-    for folder in ([_record_dir(records, name)] if records else []) + [runs_dir / name]:
+    for folder in _folders(records, runs_dir, name):
         path = folder / "eval.json"
         if path.is_file():
             record = json.loads(path.read_text())
@@ -381,12 +396,7 @@ def study_a(
         todo = [(a, s) for a, s in todo if a.name in arms]
     results = study.run_all(todo, train_missing, wait_seconds)
     bicubic = bicubic_scores(out, present)
-    curves = {
-        name: read_metrics(folder)
-        for name in {run_name(a, s) for a, s in jobs(seeds)}
-        for folder in ([_record_dir(records, name)] if records else []) + [runs_dir / name]
-        if (folder / "metrics.jsonl").is_file()
-    }
+    curves = read_curves(records, runs_dir, sorted({run_name(a, s) for a, s in jobs(seeds)}))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "results.csv", results_csv(results).encode())
     plot = out / "validation_psnr.png"
