@@ -83,14 +83,15 @@ ARMS: tuple[Arm, ...] = (
     ),
     Arm("output_kd", "study_a/kd.yaml", uses_teacher="kd.teacher"),
     Arm("self_distill", "study_a/multi_exit.yaml", networks=_EXITS),
-    Arm("alpha05", "study_a/multi_exit.yaml", ("self_distill.alpha=0.5",), _EXITS, _WARM, 1),
+    # Two seeds: the one ablation that changes the exit beyond the seed spread is replicated.
+    Arm("alpha05", "study_a/multi_exit.yaml", ("self_distill.alpha=0.5",), _EXITS, _WARM, 2),
     Arm(
         "detached",
         "study_a/multi_exit.yaml",
         ("self_distill.detach_center=true",),
         _EXITS,
         _WARM,
-        1,
+        2,
     ),
     Arm(
         "mse_distill",
