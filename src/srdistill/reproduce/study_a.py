@@ -119,8 +119,9 @@ CONTRASTS: tuple[tuple[str, str, str, str], ...] = (
     ("self_distill_warm", "exit4", "output_kd", "student"),
     ("deep_supervision", "exit4", "alone", "student"),
 )
-# Single-seed ablations, read against seed 0 of the arm they vary (A - B). The centers
-# show what the distillation term does to the 16-block network the exit shares a trunk with.
+# Ablations (1-2 seeds), paired with the same seeds of the arm they vary (A - B). The
+# centers show what the distillation term does to the 16-block network the exit shares a
+# trunk with.
 ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
     *(
         (variant, net, "self_distill_warm", net)
@@ -469,32 +470,41 @@ class Contrast:
     images: int
 
 
+def _image_diffs(
+    results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str, seed: int
+) -> list[float]:
+    """Per-image PSNR A - B on one seed, over the images both runs scored (empty if none)."""
+    rows_a = results.get((a, seed), {}).get("networks", {}).get(net_a, {}).get(set_name) or []
+    rows_b = results.get((b, seed), {}).get("networks", {}).get(net_b, {}).get(set_name) or []
+    psnr_b = {r["image"]: r["psnr"] for r in rows_b}
+    return [r["psnr"] - psnr_b[r["image"]] for r in rows_a if r["image"] in psnr_b]
+
+
+def _t95_half_width(values: Sequence[float]) -> float:
+    """Half-width of the two-sided 95% t-interval of the mean (nan under 2 values)."""
+    if len(values) < 2:
+        return math.nan
+    return _T95.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def _wins(diffs: Sequence[float]) -> float:
+    """How many differences favour A; ties count half."""
+    return sum(1.0 if d > 0 else 0.5 if d == 0 else 0.0 for d in diffs)
+
+
 def paired_contrast(results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str):  # noqa: ANN201
     """A - B per seed on one set: mean, 95% t-interval over seeds, per-image win rate."""
-    seeds = sorted(
-        s
-        for (arm, s) in results
-        if arm == a
-        and set_name in results[(a, s)]["networks"].get(net_a, {})
-        and set_name in results.get((b, s), {}).get("networks", {}).get(net_b, {})
-    )
-    if not seeds:
+    per_seed = [
+        d
+        for (arm, s) in sorted(results)
+        if arm == a and (d := _image_diffs(results, a, net_a, b, net_b, set_name, s))
+    ]
+    if not per_seed:
         return None
-    diffs, wins, pairs = [], 0.0, 0
-    for s in seeds:
-        rows_a = {r["image"]: r["psnr"] for r in results[(a, s)]["networks"][net_a][set_name]}
-        rows_b = {r["image"]: r["psnr"] for r in results[(b, s)]["networks"][net_b][set_name]}
-        common = sorted(set(rows_a) & set(rows_b))
-        diffs.append(statistics.fmean(rows_a[i] - rows_b[i] for i in common))
-        wins += sum(
-            1.0 if rows_a[i] > rows_b[i] else 0.5 if rows_a[i] == rows_b[i] else 0.0 for i in common
-        )
-        pairs += len(common)
-    mean = statistics.fmean(diffs)
-    if len(diffs) > 1:
-        half = _T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-    else:
-        half = math.nan
+    diffs = [statistics.fmean(d) for d in per_seed]
+    pairs = sum(len(d) for d in per_seed)
+    mean, half = statistics.fmean(diffs), _t95_half_width(diffs)
+    wins = sum(_wins(d) for d in per_seed)
     return Contrast(mean, mean - half, mean + half, len(diffs), wins / pairs, pairs // len(diffs))
 
 
@@ -503,22 +513,11 @@ def image_contrast(
 ) -> Contrast | None:
     """A - B on one seed: mean over images, 95% t-interval over the set's images and win
     rate. The interval covers image-to-image variation only, not seed-to-seed variation."""
-    if (a, seed) not in results or (b, seed) not in results:
-        return None
-    rows_a = results[(a, seed)]["networks"].get(net_a, {}).get(set_name)
-    rows_b = results[(b, seed)]["networks"].get(net_b, {}).get(set_name)
-    if not rows_a or not rows_b:
-        return None
-    psnr_b = {r["image"]: r["psnr"] for r in rows_b}
-    diffs = [r["psnr"] - psnr_b[r["image"]] for r in rows_a if r["image"] in psnr_b]
+    diffs = _image_diffs(results, a, net_a, b, net_b, set_name, seed)
     if not diffs:
         return None
-    mean = statistics.fmean(diffs)
-    half = math.nan
-    if len(diffs) > 1:
-        half = _T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-    wins = sum(1.0 if d > 0 else 0.5 if d == 0 else 0.0 for d in diffs)
-    return Contrast(mean, mean - half, mean + half, 1, wins / len(diffs), len(diffs))
+    mean, half = statistics.fmean(diffs), _t95_half_width(diffs)
+    return Contrast(mean, mean - half, mean + half, 1, _wins(diffs) / len(diffs), len(diffs))
 
 
 def seed_spread(results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str) -> float:
