@@ -85,6 +85,9 @@ class PlainConfig:
     """Method ``plain``: one network trained by a pixel loss against HR."""
 
     loss: str = field(default="l1", metadata=_choices("l1", "mse"))
+    # Run folder or .safetensors of a deeper SRResNet (same scale and width): the network
+    # starts as its head, first num_blocks blocks and reconstruction.
+    init_from: str | None = None
 
 
 @dataclass
@@ -128,6 +131,9 @@ class KDConfig:
     # "student_module:teacher_module" pairs, module names as in named_modules(); empty ->
     # the last residual block of each.
     feature_pairs: list[str] = field(default_factory=list)
+    # As plain.init_from: the student starts as the head, first blocks and reconstruction
+    # of this deeper SRResNet (usually the teacher itself).
+    init_from: str | None = None
 
 
 @dataclass

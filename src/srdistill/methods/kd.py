@@ -20,6 +20,7 @@ from srdistill.engine.method import Method, TrainingContext
 from srdistill.errors import CheckpointError, ConfigError
 from srdistill.losses import pixel_loss
 from srdistill.losses.kd import fakd_loss, fitnets_loss, output_kd_loss
+from srdistill.methods.starts import start_from_deeper
 from srdistill.models import FeatureAdaptor, SRResNet
 from srdistill.models.hooks import FeatureTap
 
@@ -60,6 +61,8 @@ class KDMethod(Method):
             cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip
         )  # first: same init as plain
         self.teacher = load_teacher(cfg, ctx.device)
+        if kd.init_from:
+            start_from_deeper(student, kd.init_from, "kd.init_from")
         self.pairs: list[tuple[str, str]] = []
         self.adaptor: FeatureAdaptor | None = None
         if kd.feature != "none":

@@ -10,6 +10,7 @@ from srdistill.config import RunConfig
 from srdistill.engine.checkpoint import unwrap
 from srdistill.engine.method import Method, TrainingContext
 from srdistill.losses import pixel_loss
+from srdistill.methods.starts import start_from_deeper
 from srdistill.models import SRResNet
 
 
@@ -19,7 +20,10 @@ class PlainMethod(Method):
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
         m = cfg.model
-        self.model = ctx.prepare(SRResNet(cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip))
+        net = SRResNet(cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip)
+        if self.options.init_from:
+            start_from_deeper(net, self.options.init_from, "plain.init_from")
+        self.model = ctx.prepare(net)
         self.networks["model"] = self.model
         self.add_optimizer("model", self.model.parameters())
 

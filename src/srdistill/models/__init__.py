@@ -7,7 +7,7 @@ from torch import nn
 from srdistill.errors import CheckpointError
 from srdistill.models.adaptor import FeatureAdaptor
 from srdistill.models.discriminator import Discriminator
-from srdistill.models.srresnet import MultiExitSRResNet, SRResNet
+from srdistill.models.srresnet import MultiExitSRResNet, SRResNet, copy_first_blocks
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "SRResNet": SRResNet,
@@ -111,4 +111,5 @@ __all__ = [
     "MultiExitSRResNet",
     "SRResNet",
     "build_model",
+    "copy_first_blocks",
 ]

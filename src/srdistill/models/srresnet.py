@@ -118,6 +118,32 @@ class SRResNet(nn.Module):
         return spec
 
 
+def copy_first_blocks(student: SRResNet, teacher: SRResNet) -> list[str]:
+    """Make ``student`` the teacher cut after its first ``student.num_blocks`` blocks.
+
+    Copies the head, blocks ``0 .. k-1`` and the whole reconstruction (trunk conv/BN,
+    upsampler, tail) from a deeper (or equally deep) SRResNet of the same scale, width and
+    output mode, the slice CSD-style students start from. Returns the copied tensor names;
+    raises ``ValueError`` (one line) when the two networks cannot be paired this way.
+    """
+    have = (teacher.scale, teacher.num_features, teacher.bicubic_skip)
+    want = (student.scale, student.num_features, student.bicubic_skip)
+    if have != want or teacher.num_blocks < student.num_blocks:
+        raise ValueError(
+            f"the source is an x{teacher.scale} SRResNet-{teacher.num_blocks} with "
+            f"{teacher.num_features} features (bicubic_skip {teacher.bicubic_skip}); this "
+            f"network is x{student.scale}, {student.num_blocks} blocks, {student.num_features} "
+            f"features (bicubic_skip {student.bicubic_skip}): give a source of the same scale, "
+            "width and output mode with at least as many blocks"
+        )
+    source = teacher.state_dict()
+    own = student.state_dict()
+    for key in own:
+        own[key] = source[key].clone()  # body.i for i < k has the same name in both
+    student.load_state_dict(own, strict=True)
+    return list(own)
+
+
 class MultiExitSRResNet(nn.Module):
     """SRResNet with extra exits after chosen blocks; the last block is the center exit.
 

@@ -55,6 +55,9 @@ from srdistill.reproduce.runner import (
 log = logging.getLogger(__name__)
 SCALE = 4
 TEACHER_RUN = "teacher_seed0"  # one teacher for every seed (the CPU budget allows one)
+# A teacher's final weights, committed beside its record (about 1.6 MB at the study preset),
+# so a later session uses that teacher instead of training another.
+TEACHER_WEIGHTS = "model.safetensors"
 MIN_TEACHER_GAIN_DB = 0.2  # the precondition, on BSD100
 
 
@@ -64,12 +67,13 @@ class Arm:
     config: str
     overrides: tuple[str, ...] = ()
     networks: tuple[tuple[str, int | None], ...] = (("student", None),)  # (label, exit)
-    uses_teacher: str | None = None  # config key that receives the teacher run folder
+    uses_teacher: tuple[str, ...] = ()  # config keys that receive the teacher's weights
     seeds: int = 3  # at most this many seeds
 
 
 _EXITS = (("exit4", 4), ("center16", 16))
-_WARM = "self_distill.init_from"
+_WARM = ("self_distill.init_from",)
+_KD = ("kd.teacher",)
 ARMS: tuple[Arm, ...] = (
     Arm("teacher", "study_a/teacher.yaml", networks=(("teacher", None),), seeds=1),
     Arm("alone", "study_a/student.yaml"),
@@ -81,7 +85,7 @@ ARMS: tuple[Arm, ...] = (
         _EXITS,
         _WARM,
     ),
-    Arm("output_kd", "study_a/kd.yaml", uses_teacher="kd.teacher"),
+    Arm("output_kd", "study_a/kd.yaml", uses_teacher=_KD),
     Arm("self_distill", "study_a/multi_exit.yaml", networks=_EXITS),
     # Two seeds: the one ablation that changes the exit beyond the seed spread is replicated.
     Arm("alpha05", "study_a/multi_exit.yaml", ("self_distill.alpha=0.5",), _EXITS, _WARM, 2),
@@ -101,11 +105,18 @@ ARMS: tuple[Arm, ...] = (
         _WARM,
         1,
     ),
+    # Compute control: the student alone for the teacher's 16,000 steps plus the warm
+    # arm's 4,000 (what the warm exit's trunk saw), cosine over the whole run.
+    Arm("alone_long", "study_a/student.yaml", ("train.steps=20000",)),
+    # Init-only control: SRResNet-4 started as the teacher's head, first four blocks and
+    # reconstruction, then trained with L1 alone; and the same start trained with output KD.
+    Arm("teacher_init", "study_a/student.yaml", uses_teacher=("plain.init_from",)),
+    Arm("teacher_init_kd", "study_a/kd.yaml", uses_teacher=("kd.teacher", "kd.init_from")),
     Arm(
         "feature_kd",
         "study_a/kd.yaml",
         ("kd.output_weight=0", "kd.feature=fakd", "kd.feature_weight=1.0"),
-        uses_teacher="kd.teacher",
+        uses_teacher=_KD,
         seeds=1,
     ),
 )
@@ -132,8 +143,6 @@ ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("feature_kd", "student", "output_kd", "student"),
     ("feature_kd", "student", "alone", "student"),
 )
-# Two-sided 95% Student-t quantiles by degrees of freedom.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
 
 
 def jobs(seeds: int) -> list[tuple[Arm, int]]:
@@ -148,9 +157,10 @@ def run_name(arm: Arm, seed: int) -> str:
 
 
 def evaluate_run(
-    arm: Arm, run_dir: Path, sets: Sequence[str], teacher_dir: Path | None = None
+    arm: Arm, run_dir: Path, sets: Sequence[str], teacher: Path | None = None
 ) -> dict:
-    """Per-image PSNR/SSIM of each of the arm's networks on every set, plus its cost."""
+    """Per-image PSNR/SSIM of each of the arm's networks on every set, plus its cost.
+    ``teacher`` (run folder or weights file) is fingerprinted for arms that use one."""
     loaded = load_sr_model(run_dir, scale=SCALE)
     networks: dict[str, dict[str, list[dict]]] = {}
     for label, exit_block in arm.networks:
@@ -172,22 +182,66 @@ def evaluate_run(
     }
     if arm.name == TEACHER_ARM.name:
         record["weights_sha256"] = weights_fingerprint(run_dir)
-    elif arm.uses_teacher and teacher_dir is not None:
-        record["teacher_weights_sha256"] = weights_fingerprint(teacher_dir)
+    elif arm.uses_teacher and teacher is not None:
+        record["teacher_weights_sha256"] = weights_fingerprint(teacher)
     return record
 
 
-def weights_fingerprint(run_dir: Path) -> str | None:
-    """SHA-256 over the final checkpoint's weight files (names and bytes, sorted): which
-    teacher an arm learnt from, since a teacher retrained on another CPU can differ."""
-    latest = CheckpointManager(run_dir).latest()
-    if latest is None:
-        return None
+def weights_fingerprint(source: Path) -> str | None:
+    """SHA-256 over a run's final weight files (names and bytes, sorted), or over one
+    weights file (its name and bytes): which teacher an arm learnt from, since a teacher
+    retrained on another machine differs. A plain run's checkpoint holds one
+    ``model.safetensors``, so the run and that file copied out have the same fingerprint."""
+    source = Path(source)
+    if source.is_file():
+        files = [source]
+    else:
+        latest = CheckpointManager(source).latest()
+        if latest is None:
+            return None
+        files = sorted(latest.glob("*.safetensors"))
     digest = hashlib.sha256()
-    for path in sorted(latest.glob("*.safetensors")):
+    for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def committed_teacher(records: Path | None) -> Path | None:
+    """A committed teacher weights file that matches its record (fingerprint and SHA-256),
+    newest record first; None when there is none."""
+    if records is None:
+        return None
+    for folder in sorted((Path(records) / "runs").glob(f"{TEACHER_RUN}*"), reverse=True):
+        weights, record = folder / TEACHER_WEIGHTS, folder / "eval.json"
+        if not (weights.is_file() and record.is_file()):
+            continue
+        meta = json.loads(record.read_text())
+        if meta.get("weights_sha256") == weights_fingerprint(weights) and meta.get(
+            "model_sha256"
+        ) == file_sha256(weights):
+            return weights
+        log.warning("%s does not match its record's SHA-256: not used", weights)
+    return None
+
+
+def teacher_records(records: Path | None, runs_dir: Path) -> dict[str, dict]:
+    """Every teacher the study has a record of (the main one and retrained replicates),
+    keyed by weights fingerprint."""
+    folders = [Path(runs_dir)] + ([Path(records) / "runs"] if records else [])
+    found: dict[str, dict] = {}
+    for base in reversed(folders):  # committed records take precedence
+        for folder in sorted(base.glob(f"{TEACHER_RUN}*")):
+            path = folder / "eval.json"
+            if path.is_file():
+                rec = json.loads(path.read_text())
+                rec["devices"] = run_devices(folder)
+                found.setdefault(rec.get("weights_sha256") or folder.name, rec)
+    return found
 
 
 def teacher_mismatches(results: dict) -> list[str]:
@@ -296,7 +350,7 @@ class _Study:
         self.teacher_dir = runs_dir / TEACHER_RUN
 
     def config(self, arm: Arm, seed: int) -> RunConfig:
-        teacher = [f"{arm.uses_teacher}={self.teacher_dir}"] if arm.uses_teacher else []
+        teacher = [f"{key}={self.teacher_source()}" for key in arm.uses_teacher]
         return run_config(
             arm.config,
             self.preset,
@@ -307,6 +361,13 @@ class _Study:
             config_dir=self.config_dir,
         )
 
+    def teacher_source(self) -> Path:
+        """Where arms read the teacher from: its run folder when it is trained here, else
+        the committed weights file, else the run folder (to be trained)."""
+        if is_complete(self.teacher_dir):
+            return self.teacher_dir
+        return committed_teacher(self.records) or self.teacher_dir
+
     def train_and_record(self, arm: Arm, seed: int) -> dict:
         """Train (or resume) one run, evaluate its final iterate, and record it."""
         run_dir = train_unless_finished(self.config(arm, seed))
@@ -314,7 +375,7 @@ class _Study:
             if (run_dir / "eval.json").is_file():  # evaluated meanwhile by another process
                 record = json.loads((run_dir / "eval.json").read_text())
                 return {**record, "devices": run_devices(run_dir)}
-            record = evaluate_run(arm, run_dir, self.sets, self.teacher_dir)
+            record = evaluate_run(arm, run_dir, self.sets, self.teacher_source())
             record["seed"] = seed
             atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
         if self.records:
@@ -322,12 +383,38 @@ class _Study:
         return {**record, "devices": run_devices(run_dir)}
 
     def ensure_teacher(self) -> None:
-        """The teacher's weights must be here for a warm or KD arm. A committed teacher
-        record without its weights (a new machine) means training it again; its record
-        is then replaced, so the records always describe the teacher the arms learnt from."""
+        """A teacher's weights must be here for a warm or KD arm: the committed ones, or
+        the teacher trained here. Without either it is trained (its config is the study's).
+        A teacher trained here is recorded with its weights; when a record of another
+        teacher exists (trained on another machine), it is kept and the new one is recorded
+        beside it as ``teacher_seed0_<fingerprint>``, so every arm's record still names the
+        teacher it learnt from and the tables can show each teacher's scores."""
         if not is_complete(self.teacher_dir):
-            log.info("the teacher's weights are not here: training it (%s)", self.teacher_dir)
-            self.train_and_record(TEACHER_ARM, 0)
+            if committed_teacher(self.records) is not None:
+                return
+            log.info("no teacher weights here or committed: training it (%s)", self.teacher_dir)
+            train_unless_finished(self.config(TEACHER_ARM, 0))
+        self.record_teacher()
+
+    def record_teacher(self) -> None:
+        fingerprint = weights_fingerprint(self.teacher_dir)
+        known = teacher_records(self.records, self.runs_dir)
+        if fingerprint in known:
+            return
+        name = TEACHER_RUN if not known else f"{TEACHER_RUN}_{fingerprint[:12]}"
+        dest = _record_dir(self.records, name) if self.records else self.runs_dir / name
+        with RunLock(self.teacher_dir):
+            if (dest / "eval.json").is_file():
+                return
+            record = evaluate_run(TEACHER_ARM, self.teacher_dir, self.sets)
+            record["seed"] = 0
+            weights = CheckpointManager(self.teacher_dir).latest() / TEACHER_WEIGHTS
+            record["model_sha256"] = file_sha256(weights)
+            if dest != self.teacher_dir:
+                copy_records(self.teacher_dir, dest)
+                atomic_write_bytes(dest / TEACHER_WEIGHTS, weights.read_bytes())
+            atomic_write_bytes(dest / "eval.json", json.dumps(record, indent=1).encode())
+        log.info("teacher %s recorded in %s", fingerprint[:12], dest)
 
     def run_all(
         self, todo: list[tuple[Arm, int]], train_missing: bool, wait_seconds: float
@@ -341,9 +428,12 @@ class _Study:
                 record = load_record(self.records, self.runs_dir, name)
                 if record is None and train_missing:
                     try:
-                        if arm.uses_teacher:
+                        if arm.uses_teacher or arm is TEACHER_ARM:
                             self.ensure_teacher()
-                        record = self.train_and_record(arm, seed)
+                        if arm is TEACHER_ARM:
+                            record = load_record(self.records, self.runs_dir, name)
+                        else:
+                            record = self.train_and_record(arm, seed)
                     except RunLocked as err:
                         log.info("%s: another process holds it (%s); later", name, err)
                         held_elsewhere.append((arm, seed))
@@ -484,7 +574,14 @@ def _t95_half_width(values: Sequence[float]) -> float:
     """Half-width of the two-sided 95% t-interval of the mean (nan under 2 values)."""
     if len(values) < 2:
         return math.nan
-    return _T95.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
+    return t_quantile(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def t_quantile(df: int, confidence: float = 0.95) -> float:
+    """Two-sided Student-t quantile for ``df`` degrees of freedom (exact, for every df)."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + confidence / 2, df))
 
 
 def _wins(diffs: Sequence[float]) -> float:
