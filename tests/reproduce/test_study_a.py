@@ -1,11 +1,14 @@
 """Study A: arms, records, paired contrasts, and rebuilding tables from committed records."""
 
 import csv
+import hashlib
 import json
 import math
 import shutil
+import statistics
 
 import pytest
+import yaml
 
 from srdistill.reproduce.study_a import (
     ARMS,
@@ -48,7 +51,7 @@ def test_paired_contrast_mean_interval_and_win_rate():
     diffs = [0.0, 0.5, 0.5]
     sd = math.sqrt(sum((d - 1 / 3) ** 2 for d in diffs) / 2)
     assert c.mean == pytest.approx(1 / 3)
-    assert c.high - c.mean == pytest.approx(4.303 * sd / math.sqrt(3))
+    assert c.high - c.mean == pytest.approx(4.302653 * sd / math.sqrt(3), rel=1e-6)
     assert c.win_rate == pytest.approx((1 + 2 + 1.5) / 6)
     assert (c.seeds, c.images) == (3, 2)
 
@@ -68,7 +71,7 @@ def test_single_seed_ablation_interval_is_over_images_and_is_reported():
     mean = sum(diffs) / 3
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 2)
     assert c.mean == pytest.approx(mean)
-    assert c.high - c.mean == pytest.approx(4.303 * sd / math.sqrt(3))
+    assert c.high - c.mean == pytest.approx(4.302653 * sd / math.sqrt(3), rel=1e-6)
     assert c.win_rate == pytest.approx(2 / 3) and c.images == 3
     assert image_contrast(res, "alpha05", "exit4", "self_distill_warm", "exit4", "Set5") is None
     assert seed_spread(
@@ -160,7 +163,22 @@ def test_study_runs_every_arm_and_rebuilds_from_records(tmp_path):
     runs = tmp_path / "runs"
     md = study_a("study", 2, runs, records, [str(test_dir)], overrides)
     rows = list(csv.DictReader((records / "results.csv").open()))
-    assert list(rows[0]) == ["arm", "seed", "network", "set", "psnr", "ssim", "train_seconds"]
+    assert list(rows[0]) == [
+        "arm",
+        "seed",
+        "network",
+        "set",
+        "psnr",
+        "ssim",
+        "train_seconds",
+        "train_flops",
+    ]
+    assert all(int(r["train_flops"]) > 0 for r in rows)
+    # alone_long trains for the teacher's steps plus the warm arm's (2 + 2 here).
+    long_run = json.loads((records / "runs" / "alone_long_seed0" / "run.json").read_text())
+    alone_run = json.loads((records / "runs" / "alone_seed0" / "run.json").read_text())
+    assert long_run["train_flops"]["steps"] == 4 and alone_run["train_flops"]["steps"] == 2
+    assert long_run["train_flops"]["total"] == 2 * alone_run["train_flops"]["total"]
     seen = {(r["arm"], r["seed"], r["network"]) for r in rows}
     for arm in ARMS:
         for seed in range(min(2, arm.seeds)):
@@ -175,7 +193,19 @@ def test_study_runs_every_arm_and_rebuilds_from_records(tmp_path):
     text = md.read_text()
     assert "Precondition" in text and "| self_distill_warm/exit4 − deep_supervision/exit4 |" in text
     assert (records / "validation_psnr.png").stat().st_size > 1000
-    assert not list(records.rglob("*.safetensors"))  # records never hold weights
+    assert (records / "cost_quality.png").stat().st_size > 1000
+    assert "teacher_init_kd/student − teacher_init/student" in text
+    # Records hold no weights but the teacher's, whose SHA-256 is in its record.
+    teacher_rec = records / "runs" / "teacher_seed0"
+    assert list(records.rglob("*.safetensors")) == [teacher_rec / "model.safetensors"]
+    sha = json.loads((teacher_rec / "eval.json").read_text())["model_sha256"]
+    assert sha == hashlib.sha256((teacher_rec / "model.safetensors").read_bytes()).hexdigest()
+    # The init-only student started from the teacher's first blocks (its record says
+    # which teacher) and its KD twin from the same start.
+    init = yaml.safe_load((records / "runs" / "teacher_init_seed0" / "config.yaml").read_text())
+    kd = yaml.safe_load((records / "runs" / "teacher_init_kd_seed0" / "config.yaml").read_text())
+    assert init["plain"]["init_from"].endswith("teacher_seed0")
+    assert kd["kd"]["init_from"] == kd["kd"]["teacher"] == init["plain"]["init_from"]
     # A later session: only the committed records exist; nothing is trained again.
     before = (records / "results.csv").read_text()
     shutil.rmtree(runs)
@@ -190,7 +220,7 @@ def test_study_runs_every_arm_and_rebuilds_from_records(tmp_path):
 
 
 @pytest.mark.slow
-def test_runs_held_by_another_process_are_left_and_a_missing_teacher_is_retrained(tmp_path):
+def test_runs_held_elsewhere_are_left_and_the_committed_teacher_is_used(tmp_path):
     from srdistill.engine.lock import RunLock
 
     train_dir = write_images(tmp_path / "train_imgs", 3, (64, 56), seed=0)
@@ -198,9 +228,11 @@ def test_runs_held_by_another_process_are_left_and_a_missing_teacher_is_retraine
     overrides = [*TINY, f"data.train=[{train_dir}]", f"data.val={test_dir}"]
     records, runs = tmp_path / "records", tmp_path / "runs"
     study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["teacher"])
-    first = json.loads((records / "runs" / "teacher_seed0" / "eval.json").read_text())
-    # A new machine: the teacher's record is committed, its weights are not here. Another
-    # process holds `alone`; this one must skip it (wait 0) and retrain the teacher for KD.
+    teacher_rec = records / "runs" / "teacher_seed0"
+    first = json.loads((teacher_rec / "eval.json").read_text())
+    # A new machine: the teacher's record and weights are committed, its run is not here.
+    # Another process holds `alone`; this one must skip it (wait 0) and give the KD
+    # student the committed teacher without training one.
     shutil.rmtree(runs)
     held = runs / "study" / "alone_seed0"
     held.mkdir(parents=True)
@@ -219,20 +251,82 @@ def test_runs_held_by_another_process_are_left_and_a_missing_teacher_is_retraine
     finally:
         lock.release()
     assert not (records / "runs" / "alone_seed0").exists()
-    assert (runs / "study" / "teacher_seed0" / "status.json").is_file()
+    assert not (runs / "study" / "teacher_seed0").exists()  # not retrained
     kd = (records / "runs" / "output_kd_seed0" / "config.yaml").read_text()
-    assert str(runs / "study" / "teacher_seed0") in kd
-    again = json.loads((records / "runs" / "teacher_seed0" / "eval.json").read_text())
-    assert again["networks"].keys() == first["networks"].keys()
-    # The KD student records which teacher it learnt from; a different one is flagged.
+    assert str(teacher_rec / "model.safetensors") in kd
     student = json.loads((records / "runs" / "output_kd_seed0" / "eval.json").read_text())
-    assert student["teacher_weights_sha256"] == again["weights_sha256"] is not None
-    results = {("teacher", 0): again, ("output_kd", 0): student}
+    assert student["teacher_weights_sha256"] == first["weights_sha256"] is not None
+    results = {("teacher", 0): first, ("output_kd", 0): student}
     assert teacher_mismatches(results) == []
     results[("output_kd", 0)] = {**student, "teacher_weights_sha256": "0" * 64}
     assert teacher_mismatches(results) == ["output_kd_seed0"]
+    # Weights whose bytes do not match their record are not used: the teacher is trained
+    # again (same machine and seed: the same fingerprint, so its record is kept).
+    (teacher_rec / "model.safetensors").write_bytes(b"forged")
+    shutil.rmtree(runs)
+    study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["feature_kd"])
+    assert (runs / "study" / "teacher_seed0" / "status.json").is_file()
+    again = json.loads((teacher_rec / "eval.json").read_text())
+    assert again["weights_sha256"] == first["weights_sha256"]
+    assert (
+        again["model_sha256"]
+        == hashlib.sha256((teacher_rec / "model.safetensors").read_bytes()).hexdigest()
+    )
     with pytest.raises(Exception, match="unknown study arm 'nope'"):
         study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["nope"])
+
+
+def test_a_retrained_teacher_is_recorded_beside_the_old_one(tmp_path):
+    """Its fingerprint differs (another machine): the old record stays, the new one and
+    its weights land in teacher_seed0_<fingerprint>, and both are in the tables."""
+    from srdistill.reproduce.study_a import teacher_records
+
+    train_dir = write_images(tmp_path / "train_imgs", 3, (64, 56), seed=0)
+    test_dir = write_images(tmp_path / "BSD100", 2, (40, 36), seed=100)
+    overrides = [*TINY, f"data.train=[{train_dir}]", f"data.val={test_dir}"]
+    records, runs = tmp_path / "records", tmp_path / "runs"
+    study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["teacher"])
+    old = records / "runs" / "teacher_seed0"
+    # As a record made on a GPU lease: another fingerprint and no weights committed.
+    rec = json.loads((old / "eval.json").read_text())
+    rec["weights_sha256"] = "f" * 64
+    (old / "eval.json").write_text(json.dumps(rec))
+    (old / "model.safetensors").unlink()
+    shutil.rmtree(runs)
+    md = study_a("study", 1, runs, records, [str(test_dir)], overrides, arms=["teacher_init"])
+    teachers = teacher_records(records, runs / "study")
+    assert len(teachers) == 2 and "f" * 64 in teachers
+    new = next(fp for fp in teachers if fp != "f" * 64)
+    assert (records / "runs" / f"teacher_seed0_{new[:12]}" / "model.safetensors").is_file()
+    assert json.loads((old / "eval.json").read_text())["weights_sha256"] == "f" * 64
+    text = md.read_text()
+    assert "## Teachers" in text and new[:12] in text and "ffffffffffff" in text
+
+
+def test_contrasts_across_teachers_are_marked():
+    from srdistill.reproduce.study_a import mixes_teachers
+
+    res = fake_results({("teacher_init", 0): [1.0], ("deep_supervision", 0): [1.0]})
+    res[("teacher_init", 0)]["teacher_weights_sha256"] = "a"
+    res[("deep_supervision", 0)]["teacher_weights_sha256"] = "b"
+    assert mixes_teachers(res, "deep_supervision", "teacher_init")
+    res[("deep_supervision", 0)]["teacher_weights_sha256"] = "a"
+    assert not mixes_teachers(res, "deep_supervision", "teacher_init")
+    assert not mixes_teachers(res, "deep_supervision", "alone")  # alone has no teacher
+
+
+def test_intervals_use_the_exact_t_quantile_for_every_df():
+    from srdistill.reproduce.study_a import t_quantile
+
+    # Set14 has 14 images: df 13, whose quantile is 2.160 (the old table fell back to 1.96).
+    assert t_quantile(13) == pytest.approx(2.1604, abs=1e-4)
+    assert t_quantile(2) == pytest.approx(4.3027, abs=1e-4)
+    assert t_quantile(99) == pytest.approx(1.9842, abs=1e-4)
+    values = [0.1 * ((i * 7) % 5) for i in range(14)]
+    res = fake_results({("self_distill", 0): values, ("alone", 0): [0.0] * 14})
+    c = image_contrast(res, "self_distill", "exit4", "alone", "student", "BSD100")
+    sd = statistics.stdev(values)
+    assert c.high - c.mean == pytest.approx(2.1604 * sd / math.sqrt(14), rel=1e-4)
 
 
 def test_a_finished_run_is_evaluated_by_one_process_only(tmp_path):

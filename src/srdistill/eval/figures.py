@@ -138,3 +138,65 @@ def line_plot(
     img.save(buf, format="PNG")
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def scatter_panels(
+    panels: Sequence[tuple[str, Sequence[tuple[str, float, float, float]]]],
+    path: Path,
+    x_label: str,
+    y_label: str,
+    panel_size: tuple[int, int] = (620, 520),
+) -> Path:
+    """Side-by-side scatter plots sharing one y range, as a PNG (Pillow only).
+
+    Each panel is (title, points); a point is (label, x, y, y_spread), drawn as a dot with
+    a vertical bar of +- y_spread (nan: no bar) and its label beside it.
+    """
+    pw, ph = panel_size
+    left, right, top, bottom = 70, 30, 40, 45
+    ys = [y + sp * k for _, pts in panels for _, _, y, sp in pts for k in (-1, 1) if sp == sp]
+    ys += [y for _, pts in panels for _, _, y, _ in pts]
+    y0, y1 = min(ys), max(ys)
+    pad = 0.08 * ((y1 - y0) or 1.0)
+    y0, y1 = y0 - pad, y1 + pad
+    plot_w, plot_h = pw - left - right, ph - top - bottom
+    img = Image.new("RGB", (pw * len(panels), ph), "white")
+    draw = ImageDraw.Draw(img)
+    for p, (title, pts) in enumerate(panels):
+        ox = p * pw
+        xs = [x for _, x, _, _ in pts] or [0.0, 1.0]
+        x0, x1 = 0.0, max(xs) * 1.1 or 1.0
+
+        def to_px(x: float, y: float, ox: int = ox, x1: float = x1) -> tuple[float, float]:
+            return (ox + left + x / x1 * plot_w, top + (1 - (y - y0) / (y1 - y0)) * plot_h)
+
+        draw.rectangle([ox + left, top, ox + left + plot_w, top + plot_h], outline="black")
+        for i in range(6):
+            fx, fy = x0 + (x1 - x0) * i / 5, y0 + (y1 - y0) * i / 5
+            px, _ = to_px(fx, y0)
+            _, py = to_px(x0, fy)
+            draw.line([px, top, px, top + plot_h], fill=(230, 230, 230))
+            draw.line([ox + left, py, ox + left + plot_w, py], fill=(230, 230, 230))
+            draw.text((px - 12, top + plot_h + 5), f"{fx:.0f}", fill="black")
+            draw.text((ox + 5, py - 6), f"{fy:.2f}", fill="black")
+        placed: list[tuple[float, float, float]] = []  # label boxes: x0, x1, y
+        for i, (label, x, y, spread) in enumerate(pts):
+            colour = _PALETTE[i % len(_PALETTE)]
+            cx, cy = to_px(x, y)
+            ly, lx1 = cy - 6, cx + 7 + 6 * len(label)
+            while any(a < lx1 and cx + 7 < b and abs(ly - py) < 12 for a, b, py in placed):
+                ly += 12  # move a label down until it clears the ones already drawn
+            placed.append((cx + 7, lx1, ly))
+            if spread == spread:  # not nan
+                _, ya = to_px(x, y - spread)
+                _, yb = to_px(x, y + spread)
+                draw.line([cx, ya, cx, yb], fill=colour, width=2)
+            draw.ellipse([cx - 4, cy - 4, cx + 4, cy + 4], fill=colour)
+            draw.text((cx + 7, ly), label, fill=colour)
+        draw.text((ox + left, 8), title, fill="black")
+        draw.text((ox + left + plot_w // 2 - 40, ph - 18), x_label, fill="black")
+        draw.text((ox + 5, top - 18), y_label, fill="black")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+    return path

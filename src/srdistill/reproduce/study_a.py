@@ -69,6 +69,8 @@ class Arm:
     networks: tuple[tuple[str, int | None], ...] = (("student", None),)  # (label, exit)
     uses_teacher: tuple[str, ...] = ()  # config keys that receive the teacher's weights
     seeds: int = 3  # at most this many seeds
+    # Train for the sum of these arms' steps (a compute control), cosine over all of them.
+    steps_of: tuple[str, ...] = ()
 
 
 _EXITS = (("exit4", 4), ("center16", 16))
@@ -107,7 +109,7 @@ ARMS: tuple[Arm, ...] = (
     ),
     # Compute control: the student alone for the teacher's 16,000 steps plus the warm
     # arm's 4,000 (what the warm exit's trunk saw), cosine over the whole run.
-    Arm("alone_long", "study_a/student.yaml", ("train.steps=20000",)),
+    Arm("alone_long", "study_a/student.yaml", steps_of=("teacher", "self_distill_warm")),
     # Init-only control: SRResNet-4 started as the teacher's head, first four blocks and
     # reconstruction, then trained with L1 alone; and the same start trained with output KD.
     Arm("teacher_init", "study_a/student.yaml", uses_teacher=("plain.init_from",)),
@@ -121,6 +123,7 @@ ARMS: tuple[Arm, ...] = (
     ),
 )
 TEACHER_ARM = ARMS[0]
+ARM_BY_NAME = {a.name: a for a in ARMS}
 # (A, network of A, B, network of B): paired per seed, A - B.
 CONTRASTS: tuple[tuple[str, str, str, str], ...] = (
     ("self_distill", "exit4", "alone", "student"),
@@ -129,6 +132,13 @@ CONTRASTS: tuple[tuple[str, str, str, str], ...] = (
     ("output_kd", "student", "alone", "student"),
     ("self_distill_warm", "exit4", "output_kd", "student"),
     ("deep_supervision", "exit4", "alone", "student"),
+    # Round 2: more training (the compute control) and the teacher's blocks as a start alone.
+    ("deep_supervision", "exit4", "alone_long", "student"),
+    ("self_distill_warm", "exit4", "alone_long", "student"),
+    ("teacher_init", "student", "alone", "student"),
+    ("deep_supervision", "exit4", "teacher_init", "student"),
+    ("teacher_init_kd", "student", "teacher_init", "student"),
+    ("output_kd", "student", "alone_long", "student"),
 )
 # Ablations (1-2 seeds), paired with the same seeds of the arm they vary (A - B). The
 # centers show what the distillation term does to the 16-block network the exit shares a
@@ -156,9 +166,7 @@ def run_name(arm: Arm, seed: int) -> str:
     return TEACHER_RUN if arm.name == "teacher" else f"{arm.name}_seed{seed}"
 
 
-def evaluate_run(
-    arm: Arm, run_dir: Path, sets: Sequence[str], teacher: Path | None = None
-) -> dict:
+def evaluate_run(arm: Arm, run_dir: Path, sets: Sequence[str], teacher: Path | None = None) -> dict:
     """Per-image PSNR/SSIM of each of the arm's networks on every set, plus its cost.
     ``teacher`` (run folder or weights file) is fingerprinted for arms that use one."""
     loaded = load_sr_model(run_dir, scale=SCALE)
@@ -239,9 +247,24 @@ def teacher_records(records: Path | None, runs_dir: Path) -> dict[str, dict]:
             path = folder / "eval.json"
             if path.is_file():
                 rec = json.loads(path.read_text())
-                rec["devices"] = run_devices(folder)
+                rec["devices"], rec["folder"] = run_devices(folder), str(folder)
                 found.setdefault(rec.get("weights_sha256") or folder.name, rec)
     return found
+
+
+def teachers_of(results: dict, arm: str) -> set[str]:
+    """Fingerprints of the teachers an arm's records learnt from."""
+    return {
+        r["teacher_weights_sha256"]
+        for (a, _), r in results.items()
+        if a == arm and r.get("teacher_weights_sha256")
+    }
+
+
+def mixes_teachers(results: dict, a: str, b: str) -> bool:
+    """Whether two arms that both use a teacher learnt from different ones."""
+    ta, tb = teachers_of(results, a), teachers_of(results, b)
+    return bool(ta and tb and ta != tb)
 
 
 def teacher_mismatches(results: dict) -> list[str]:
@@ -349,17 +372,47 @@ class _Study:
         self.sets, self.overrides, self.config_dir = sets, overrides, config_dir
         self.teacher_dir = runs_dir / TEACHER_RUN
 
-    def config(self, arm: Arm, seed: int) -> RunConfig:
-        teacher = [f"{key}={self.teacher_source()}" for key in arm.uses_teacher]
+    def config(self, arm: Arm, seed: int, teacher: Path | None = None) -> RunConfig:
+        """The arm's resolved config; ``teacher`` replaces where the teacher is read from."""
+        source = teacher or self.teacher_source()
+        sources = [f"{key}={source}" for key in arm.uses_teacher]
+        steps = []
+        if arm.steps_of:
+            total = sum(self.config(ARM_BY_NAME[n], seed).train.steps for n in arm.steps_of)
+            steps = [f"train.steps={total}"]
         return run_config(
             arm.config,
             self.preset,
             seed,
             self.runs_dir,
-            [*self.overrides, *arm.overrides, *teacher],
+            [*self.overrides, *arm.overrides, *sources, *steps],
             name=arm.name,
             config_dir=self.config_dir,
         )
+
+    def step_flops(self, arm: Arm) -> int:
+        """FLOPs of one training step of the arm (forward + backward, a frozen teacher's
+        forward included), counted on the arm's config with a stand-in teacher of the
+        teacher's architecture: the count depends on shapes only, not on weights."""
+        from tempfile import TemporaryDirectory
+
+        from srdistill.engine.checkpoint import save_module
+        from srdistill.engine.flops import train_step_flops
+        from srdistill.methods import METHODS
+        from srdistill.models import SRResNet
+
+        with TemporaryDirectory() as tmp:
+            stand_in = None
+            if arm.uses_teacher:
+                t = self.config(TEACHER_ARM, 0, teacher=Path(tmp) / "none")
+                stand_in = Path(tmp) / TEACHER_WEIGHTS
+                model = t.model
+                save_module(
+                    SRResNet(t.scale, model.num_blocks, model.num_features, model.bicubic_skip),
+                    stand_in,
+                )
+            cfg = self.config(arm, 0, teacher=stand_in)
+            return train_step_flops(cfg, METHODS[cfg.method])
 
     def teacher_source(self) -> Path:
         """Where arms read the teacher from: its run folder when it is trained here, else
@@ -397,23 +450,33 @@ class _Study:
         self.record_teacher()
 
     def record_teacher(self) -> None:
+        """Record the teacher trained here, with its weights, unless a record of it (same
+        fingerprint) with its weights exists already."""
         fingerprint = weights_fingerprint(self.teacher_dir)
         known = teacher_records(self.records, self.runs_dir)
         if fingerprint in known:
-            return
-        name = TEACHER_RUN if not known else f"{TEACHER_RUN}_{fingerprint[:12]}"
-        dest = _record_dir(self.records, name) if self.records else self.runs_dir / name
-        with RunLock(self.teacher_dir):
-            if (dest / "eval.json").is_file():
+            dest = Path(known[fingerprint]["folder"])
+            committed = dest / TEACHER_WEIGHTS
+            if dest == self.teacher_dir or (
+                committed.is_file()
+                and known[fingerprint].get("model_sha256") == file_sha256(committed)
+            ):
                 return
-            record = evaluate_run(TEACHER_ARM, self.teacher_dir, self.sets)
-            record["seed"] = 0
+        else:
+            name = TEACHER_RUN if not known else f"{TEACHER_RUN}_{fingerprint[:12]}"
+            dest = _record_dir(self.records, name) if self.records else self.runs_dir / name
+        with RunLock(self.teacher_dir):
+            path = dest / "eval.json"
+            record = json.loads(path.read_text()) if path.is_file() else None
+            if record is None:
+                record = evaluate_run(TEACHER_ARM, self.teacher_dir, self.sets)
+                record["seed"] = 0
             weights = CheckpointManager(self.teacher_dir).latest() / TEACHER_WEIGHTS
             record["model_sha256"] = file_sha256(weights)
             if dest != self.teacher_dir:
                 copy_records(self.teacher_dir, dest)
                 atomic_write_bytes(dest / TEACHER_WEIGHTS, weights.read_bytes())
-            atomic_write_bytes(dest / "eval.json", json.dumps(record, indent=1).encode())
+            atomic_write_bytes(path, json.dumps(record, indent=1).encode())
         log.info("teacher %s recorded in %s", fingerprint[:12], dest)
 
     def run_all(
@@ -486,15 +549,61 @@ def study_a(
             )
         todo = [(a, s) for a, s in todo if a.name in arms]
     results = study.run_all(todo, train_missing, wait_seconds)
+    add_train_flops(study, results, out)
     bicubic = bicubic_scores(out, present)
     curves = read_curves(records, runs_dir, sorted({run_name(a, s) for a, s in jobs(seeds)}))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "results.csv", results_csv(results).encode())
     plot = out / "validation_psnr.png"
     _plot_curves(curves, plot)
-    md = results_markdown(results, bicubic, preset, seeds, plot.name, overrides)
+    cost_plot = out / "cost_quality.png"
+    drawn = _plot_cost_quality(results, cost_plot)
+    teachers = teacher_records(records, runs_dir)
+    md = results_markdown(
+        results,
+        bicubic,
+        preset,
+        seeds,
+        plot.name,
+        overrides,
+        teachers,
+        cost_plot.name if drawn else None,
+    )
     atomic_write_bytes(out / "results.md", md.encode())
     return out / "results.md"
+
+
+def add_train_flops(study: _Study, results: dict, out: Path) -> None:
+    """Give every record its training FLOPs (one step's count x the steps it trained).
+    Step counts are kept in ``out/flops.json`` (recounted when an arm's networks or batch
+    shape change) and written into each record's run.json when it lacks them."""
+    path = Path(out) / "flops.json"
+    cache = json.loads(path.read_text()) if path.is_file() else {}
+    changed = False
+    for (arm_name, seed), rec in sorted(results.items()):
+        arm = ARM_BY_NAME[arm_name]
+        cfg = study.config(arm, seed)
+        key = (
+            f"{cfg.method}|{cfg.model.arch}|{cfg.model.num_blocks}x{cfg.model.num_features}"
+            f"|batch {cfg.train.batch_size}|patch {cfg.data.patch_size}|x{cfg.scale}"
+        )
+        if cache.get(arm_name, {}).get("config") != key:
+            cache[arm_name] = {"config": key, "per_step": study.step_flops(arm)}
+            changed = True
+        per_step = cache[arm_name]["per_step"]
+        rec["train_flops"] = per_step * int(rec.get("step") or 0)
+        entry = {"per_step": per_step, "steps": rec.get("step"), "total": rec["train_flops"]}
+        for folder in _folders(study.records, study.runs_dir, rec.get("run", run_name(arm, seed))):
+            run_json = folder / "run.json"
+            if run_json.is_file():
+                info = json.loads(run_json.read_text())
+                if info.get("train_flops") != entry:
+                    info["train_flops"] = entry
+                    atomic_write_bytes(run_json, (json.dumps(info, indent=2) + "\n").encode())
+                break
+    if changed:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(cache, indent=1, sort_keys=True).encode())
 
 
 def bicubic_scores(out: Path, sets: list[str]) -> dict:
@@ -516,7 +625,7 @@ def results_csv(results: dict[tuple[str, int], dict]) -> str:
     """Long form: one row per (arm, seed, network, set)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["arm", "seed", "network", "set", "psnr", "ssim", "train_seconds"])
+    w.writerow(["arm", "seed", "network", "set", "psnr", "ssim", "train_seconds", "train_flops"])
     for (arm, seed), rec in sorted(
         results.items(), key=lambda kv: (_arm_index(kv[0][0]), kv[0][1])
     ):
@@ -531,6 +640,7 @@ def results_csv(results: dict[tuple[str, int], dict]) -> str:
                         f"{statistics.fmean(r['psnr'] for r in rows):.4f}",
                         f"{statistics.fmean(r['ssim'] for r in rows):.5f}",
                         f"{rec['train_seconds']:.2f}",
+                        rec.get("train_flops", ""),
                     ]
                 )
     return buf.getvalue()
@@ -754,12 +864,53 @@ def conclusion(results: dict, sets: list[str]) -> list[str]:
             "self_distill_warm",
             "exit4",
         ),
+        # Round 2: is it structure or just more training?
+        "the warm exit beats the student trained alone as long as teacher + warm run "
+        "(self_distill_warm − alone_long > 0)": (
+            "self_distill_warm",
+            "exit4",
+            "alone_long",
+            "student",
+        ),
+        "deep supervision from a trained trunk beats training longer "
+        "(deep_supervision − alone_long > 0)": (
+            "deep_supervision",
+            "exit4",
+            "alone_long",
+            "student",
+        ),
+        "starting from the teacher's first blocks helps (teacher_init − alone > 0)": (
+            "teacher_init",
+            "student",
+            "alone",
+            "student",
+        ),
+        "the multi-exit network adds to that start (deep_supervision − teacher_init > 0)": (
+            "deep_supervision",
+            "exit4",
+            "teacher_init",
+            "student",
+        ),
+        "KD adds to that start (teacher_init_kd − teacher_init > 0)": (
+            "teacher_init_kd",
+            "student",
+            "teacher_init",
+            "student",
+        ),
+        "output KD beats training longer (output_kd − alone_long > 0)": (
+            "output_kd",
+            "student",
+            "alone_long",
+            "student",
+        ),
     }
     for text, (a, na, b, nb) in findings.items():
         above, below, measured = verdict(a, na, b, nb)
         if measured == 0:
             lines.append(f"- {text}: not yet measured with 2+ seeds.")
             continue
+        if mixes_teachers(results, a, b):
+            text += " (A and B learnt from different teachers)"
         state = (
             "supported"
             if above > measured / 2
@@ -781,6 +932,8 @@ def results_markdown(
     seeds: int,
     plot_name: str,
     overrides: Sequence[str] = (),
+    teachers: dict[str, dict] | None = None,
+    cost_plot: str | None = None,
 ) -> str:
     sets = _sets_in(results)
     command = f"srdistill reproduce study-a --preset {preset} --seeds {seeds}"
@@ -834,19 +987,31 @@ def results_markdown(
         "| contrast | set | seeds | mean | 95% interval | win rate |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    mixed = False
     for a, na, b, nb in CONTRASTS:
+        mark = "†" if mixes_teachers(results, a, b) else ""
         for s in sets:
             c = paired_contrast(results, a, na, b, nb, s)
             if c is None:
                 continue
+            mixed |= bool(mark)
             interval = "n/a (1 seed)" if c.seeds < 2 else f"[{c.low:+.3f}, {c.high:+.3f}]"
             lines.append(
-                f"| {a}/{na} − {b}/{nb} | {s} | {c.seeds} | {c.mean:+.3f} | {interval} | "
+                f"| {a}/{na} − {b}/{nb}{mark} | {s} | {c.seeds} | {c.mean:+.3f} | {interval} | "
                 f"{100 * c.win_rate:.0f}% of {c.images}x{c.seeds} |"
             )
+    if mixed:
+        lines += [
+            "",
+            "† A and B learnt from different teachers (trained on different machines from "
+            "the same config and seed; see Teachers): the contrast also holds the "
+            "difference between the two teachers.",
+        ]
     lines += _ablation_lines(results, sets)
     mismatched = teacher_mismatches(results)
-    if mismatched:
+    if teachers and len(teachers) > 1:
+        lines += _teacher_lines(results, teachers)
+    elif mismatched:
         lines += [
             "",
             "**Teacher check: " + ", ".join(mismatched) + " learnt from a teacher whose "
@@ -858,36 +1023,127 @@ def results_markdown(
     lines += _cost_lines(results)
     lines += ["", "## Conclusion (decided by the intervals above)", ""]
     lines += conclusion(results, sets)
+    if cost_plot:
+        lines += [
+            "",
+            f"![BSD100 PSNR vs training FLOPs, with and without the teacher's]({cost_plot})",
+        ]
     lines += ["", f"![validation PSNR vs step]({plot_name})", ""]
     return "\n".join(lines) + "\n"
 
 
-def _cost_lines(results: dict) -> list[str]:
-    def mean_cost(arm: str) -> float | None:
-        vals = [r["train_seconds"] for (a, _), r in results.items() if a == arm]
-        return statistics.fmean(vals) if vals else None
-
-    teacher, warm, scratch = mean_cost("teacher"), mean_cost("self_distill_warm"), None
-    scratch = mean_cost("self_distill")
-    kd, alone = mean_cost("output_kd"), mean_cost("alone")
-    out = [
-        "Training seconds on the machine that ran them: median logged step time x steps "
-        "(data + steps; no validation or checkpoints), so intervals slowed by other work "
-        "do not count."
+def _teacher_lines(results: dict, teachers: dict[str, dict]) -> list[str]:
+    """Each teacher's score, where it trained, the precondition and the arms it taught."""
+    alone = set_means(results, "alone", "student", "BSD100")
+    lines = [
+        "",
+        "## Teachers",
+        "",
+        "The study's teacher was trained more than once from the same config and seed (its "
+        "weights did not survive a session before they were committed); each arm's record "
+        "names the teacher it learnt from by the fingerprint of its weights.",
+        "",
+        "| teacher | trained on | BSD100 | teacher − alone (BSD100) | arms that learnt from it |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    if scratch is not None:
-        out.append(f"- One multi-exit run from scratch (self_distill): {scratch:.0f} s.")
-    if teacher is not None and warm is not None:
-        out.append(
-            f"- Teacher + warm multi-exit run: {teacher:.0f} + {warm:.0f} = {teacher + warm:.0f} s."
+    for fingerprint, rec in teachers.items():
+        rows = rec["networks"].get("teacher", {}).get("BSD100") or []
+        score = statistics.fmean(r["psnr"] for r in rows) if rows else math.nan
+        gain = score - statistics.fmean(alone.values()) if alone and rows else math.nan
+        holds = "holds" if gain >= MIN_TEACHER_GAIN_DB else "does NOT hold"
+        taught = sorted(
+            {a for (a, _), r in results.items() if r.get("teacher_weights_sha256") == fingerprint},
+            key=_arm_index,
         )
-    if teacher is not None and kd is not None:
-        out.append(
-            f"- Teacher + output-KD student: {teacher:.0f} + {kd:.0f} = {teacher + kd:.0f} s."
+        where = ", then ".join(d for d, _ in rec.get("devices") or []) or "?"
+        lines.append(
+            f"| {fingerprint[:12]} | {where} | {score:.3f} | {gain:+.3f} dB ({holds}) | "
+            + (", ".join(taught) or "-")
+            + " |"
         )
-    if alone is not None:
-        out.append(f"- Student alone: {alone:.0f} s.")
+    return lines
+
+
+def light_network(arm: Arm) -> str:
+    """The network of an arm that is compared as its light model (exit 4 of a multi-exit
+    run, the student otherwise; the teacher arm's own network)."""
+    return arm.networks[0][0]
+
+
+def arm_costs(results: dict) -> dict[str, dict]:
+    """Per arm: mean training FLOPs and seconds over its seeds, and FLOPs with the
+    teacher's training added for arms that learn from it."""
+    teacher = [r.get("train_flops") for (a, _), r in results.items() if a == TEACHER_ARM.name]
+    teacher_flops = teacher[0] if teacher and teacher[0] else None
+    out = {}
+    for arm in ARMS:
+        recs = [r for (a, _), r in results.items() if a == arm.name]
+        if not recs:
+            continue
+        flops = [r["train_flops"] for r in recs if r.get("train_flops")]
+        own = statistics.fmean(flops) if flops else None
+        total = own + teacher_flops if own and arm.uses_teacher and teacher_flops else own
+        out[arm.name] = {
+            "flops": own,
+            "flops_with_teacher": total,
+            "seconds": statistics.fmean(r["train_seconds"] for r in recs),
+            "steps": recs[0].get("step"),
+        }
     return out
+
+
+def _cost_lines(results: dict) -> list[str]:
+    costs = arm_costs(results)
+    out = [
+        "Training FLOPs: one real training step of the arm counted by PyTorch's "
+        "FlopCounterMode (convolutions and matrix products, forward and backward, a frozen "
+        "teacher's forward included), times the steps trained. An arm that learns from the "
+        "teacher is shown without and with the teacher's own training (16,000 steps of "
+        "SRResNet-16): the first is the cost when a trained teacher exists already, the "
+        "second when it has to be trained for this. Seconds: median logged step time x "
+        "steps on the machine that ran them (data + steps; no validation or checkpoints).",
+        "",
+        "| arm | steps | TFLOP | TFLOP with the teacher's training | train s (mean) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, c in costs.items():
+        own, total = c["flops"], c["flops_with_teacher"]
+        out.append(
+            f"| {name} | {c['steps']} | "
+            + (f"{own / 1e12:.1f}" if own else "-")
+            + " | "
+            + (f"{total / 1e12:.1f}" if total and total != own else "-")
+            + f" | {c['seconds']:.0f} |"
+        )
+    return out
+
+
+def cost_quality_points(results: dict, with_teacher: bool) -> list[tuple[str, float, float, float]]:
+    """(arm, TFLOP, mean BSD100 PSNR of its light network, seed standard deviation)."""
+    costs = arm_costs(results)
+    points = []
+    for arm in ARMS:
+        c = costs.get(arm.name)
+        flops = c and (c["flops_with_teacher"] if with_teacher else c["flops"])
+        scores = list(set_means(results, arm.name, light_network(arm), "BSD100").values())
+        if not flops or not scores:
+            continue
+        spread = statistics.stdev(scores) if len(scores) > 1 else math.nan
+        points.append((arm.name, flops / 1e12, statistics.fmean(scores), spread))
+    return points
+
+
+def _plot_cost_quality(results: dict, path: Path) -> bool:
+    from srdistill.eval.figures import scatter_panels
+
+    panels = [
+        ("teacher's training counted (no teacher exists yet)", cost_quality_points(results, True)),
+        ("teacher already trained (its cost not counted)", cost_quality_points(results, False)),
+    ]
+    if not any(pts for _, pts in panels):
+        return False
+    scatter_panels(panels, path, "training TFLOP", "BSD100 PSNR (dB), light network, ± seed SD")
+    return True
 
 
 def light_model_curves(curves: dict[str, list[dict]]) -> dict[str, list[tuple[int, float]]]:
