@@ -478,5 +478,32 @@ def load_config(
     return config_from_dict(raw)
 
 
+def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}: config keys as written on the command line."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def changed_keys(
+    old: RunConfig, new: RunConfig, ignore: frozenset[str] | set[str] = frozenset()
+) -> list[str]:
+    """Config keys whose values differ between two configs, sorted, leaving out ``ignore``.
+    A config read back from a run folder gets today's defaults for keys added since it was
+    written, so such keys count as changed only when ``new`` sets them otherwise."""
+    a, b = flatten(old.to_dict()), flatten(new.to_dict())
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in ignore)
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """repr() cut to ``limit`` characters, for one-line messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def save_config(cfg: RunConfig, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

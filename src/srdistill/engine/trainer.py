@@ -20,7 +20,14 @@ from pathlib import Path
 import torch
 import yaml
 
-from srdistill.config import RunConfig, config_from_dict, save_config
+from srdistill.config import (
+    RunConfig,
+    changed_keys,
+    config_from_dict,
+    flatten,
+    save_config,
+    short_repr,
+)
 from srdistill.data.datasets import TrainPatches, load_benchmark
 from srdistill.data.io import set_max_pixels
 from srdistill.engine.checkpoint import (
@@ -71,16 +78,6 @@ class Interrupted(SrdistillError):
     """Raised after a SIGINT/SIGTERM once the current step is checkpointed."""
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v
-    return out
-
-
 def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInfo) -> Path:
     """Check the run folder can be (re)used; on the main process create it and take its lock.
 
@@ -101,21 +98,20 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
                 "(no config.yaml and run.json); choose another name (-o name=...)"
             )
         if resume and saved.exists():
-            old = _flatten(config_from_dict(yaml.safe_load(saved.read_text())).to_dict())
-            new = _flatten(cfg.to_dict())
+            old_cfg = config_from_dict(yaml.safe_load(saved.read_text()))
             mutable = set(RESUME_MUTABLE)
             if cfg.optim.schedule == "cosine":  # its curve is drawn over train.steps
                 mutable.discard("train.steps")
             # The saved config is read with today's defaults, so a section added since it
             # was written is at its default on both sides and does not block a resume.
-            changed = sorted(
-                k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in mutable
-            )
+            changed = changed_keys(old_cfg, cfg, mutable)
             if changed:
+                key = changed[0]
+                old, new = flatten(old_cfg.to_dict()), flatten(cfg.to_dict())
                 raise ConfigError(
-                    f"cannot resume {run_dir}: config key '{changed[0]}' differs from the "
-                    f"run's ({old.get(changed[0])!r} vs {new.get(changed[0])!r}); resume with "
-                    "the run's own config.yaml or start a new run"
+                    f"cannot resume {run_dir}: config key '{key}' differs from the "
+                    f"run's ({short_repr(old.get(key))} vs {short_repr(new.get(key))}); resume "
+                    "with the run's own config.yaml or start a new run"
                 )
     barrier(info)
     return run_dir

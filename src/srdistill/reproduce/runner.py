@@ -12,8 +12,19 @@ import shutil
 import statistics
 from pathlib import Path
 
-from srdistill.config import CONFIG_DIR, RunConfig, load_config
+import yaml
+
+from srdistill.config import (
+    CONFIG_DIR,
+    RunConfig,
+    changed_keys,
+    config_from_dict,
+    flatten,
+    load_config,
+    short_repr,
+)
 from srdistill.engine.logging import read_metrics
+from srdistill.errors import ConfigError
 from srdistill.methods import train
 
 log = logging.getLogger(__name__)
@@ -44,9 +55,63 @@ def run_config(
     )
 
 
+# Keys that say where and how a run is executed, not what it computes: a finished run whose
+# config differs only in these is the requested run.
+EXECUTION_KEYS = frozenset(
+    {
+        "name",
+        "output_dir",
+        "train.progress",
+        "train.log_every",
+        "train.val_every",
+        "train.ckpt_every",
+        "train.keep_checkpoints",
+        "train.device",
+        "train.threads",
+        "data.num_workers",
+        "data.max_pixels",
+    }
+)
+# Keys naming a trained network another run starts from or learns from. Their paths differ
+# between machines (a run folder here, committed weights there); which weights a run used is
+# recorded by fingerprint where it matters (the studies), so only set vs unset is compared.
+SOURCE_KEYS = frozenset(
+    {"kd.teacher", "kd.init_from", "plain.init_from", "self_distill.init_from", "mutual.init_from"}
+)
+
+
+def reuse_differences(run_dir: Path, cfg: RunConfig) -> list[str]:
+    """What differs between a finished run's saved config and the requested one, as
+    ``key: saved -> requested`` (empty: the run is the requested one)."""
+    saved_path = Path(run_dir) / "config.yaml"
+    if not saved_path.is_file():
+        return [f"{saved_path} is missing"]
+    try:
+        saved = config_from_dict(yaml.safe_load(saved_path.read_text()))
+    except (ConfigError, yaml.YAMLError) as exc:
+        return [f"{saved_path} does not load ({str(exc).splitlines()[0]})"]
+    old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
+    keys = [k for k in changed_keys(saved, cfg, EXECUTION_KEYS) if k not in SOURCE_KEYS]
+    keys += [k for k in sorted(SOURCE_KEYS) if (old.get(k) is None) != (new.get(k) is None)]
+    return [f"{k}: {short_repr(old.get(k))} -> {short_repr(new.get(k))}" for k in sorted(keys)]
+
+
+def check_reusable(run_dir: Path, cfg: RunConfig) -> None:
+    """Refuse, in one line, to reuse a finished run trained with other settings."""
+    diffs = reuse_differences(run_dir, cfg)
+    if diffs:
+        shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+        raise ConfigError(
+            f"{run_dir} was trained with other settings than requested ({shown}); request "
+            "its settings, or give another output folder (--out) to train the new ones"
+        )
+
+
 def train_unless_finished(cfg: RunConfig) -> Path:
-    """Train ``cfg`` unless its run is complete; resume it if it was interrupted."""
+    """Train ``cfg`` unless its run is complete (with the same config: otherwise this
+    stops and names the keys that differ); resume it if it was interrupted."""
     if is_complete(cfg.run_dir):
+        check_reusable(cfg.run_dir, cfg)
         log.info("complete, skipped: %s", cfg.run_dir)
         return cfg.run_dir
     log.info("training %s", cfg.run_dir)

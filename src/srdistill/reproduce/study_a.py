@@ -45,6 +45,7 @@ from srdistill.eval.evaluate import bicubic_upscaler, evaluate
 from srdistill.eval.figures import line_plot
 from srdistill.reproduce.runner import (
     CONFIG_DIR,
+    check_reusable,
     copy_records,
     is_complete,
     run_config,
@@ -305,7 +306,7 @@ def load_record(records: Path | None, runs_dir: Path, name: str) -> dict | None:
             record = json.loads(path.read_text())
             if (folder / "metrics.jsonl").is_file():  # one definition of cost for all records
                 record["train_seconds"] = training_seconds(folder)
-            record["devices"] = run_devices(folder)
+            record["devices"], record["folder"] = run_devices(folder), str(folder)
             return record
     return None
 
@@ -502,6 +503,11 @@ class _Study:
                         held_elsewhere.append((arm, seed))
                         continue
                 if record is not None:
+                    # A record is this arm's only if it was trained with the settings
+                    # asked for now (a smoke test's records never pass for the real run).
+                    check_reusable(
+                        Path(record.get("folder") or self.runs_dir / name), self.config(arm, seed)
+                    )
                     results[(arm.name, seed)] = record
             if held_elsewhere and wait_seconds > 0:
                 time.sleep(wait_seconds)  # the others' runs are all that is left

@@ -1,0 +1,46 @@
+"""The runner reuses a finished run only if it was trained with the requested settings."""
+
+import pytest
+import yaml
+
+from srdistill.config import config_from_dict
+from srdistill.errors import ConfigError
+from srdistill.reproduce.runner import reuse_differences, train_unless_finished
+from tests.conftest import tiny_config
+
+
+def plain(tmp_path, image_dirs, **changes):
+    raw = tiny_config(tmp_path, image_dirs, method="plain", **changes)
+    raw["model"] = {"arch": "srresnet", "num_blocks": 1, "num_features": 4}
+    return config_from_dict(raw)
+
+
+def test_a_finished_run_with_other_steps_is_refused_naming_the_key(tmp_path, image_dirs):
+    """The reported case: a 10-step smoke test, then the same command with 12 steps."""
+    run_dir = train_unless_finished(plain(tmp_path, image_dirs, train__steps=4))
+    before = (run_dir / "status.json").read_text()
+    with pytest.raises(ConfigError, match=r"train\.steps: 4 -> 5") as info:
+        train_unless_finished(plain(tmp_path, image_dirs, train__steps=5))
+    assert "\n" not in str(info.value) and "--out" in str(info.value)
+    assert (run_dir / "status.json").read_text() == before  # nothing trained or replaced
+
+
+def test_settings_that_only_say_how_it_ran_do_not_block_reuse(tmp_path, image_dirs):
+    run_dir = train_unless_finished(plain(tmp_path, image_dirs, train__steps=4))
+    again = plain(tmp_path, image_dirs, train__steps=4, train__threads=2, train__log_every=2)
+    assert reuse_differences(run_dir, again) == []
+    assert train_unless_finished(again) == run_dir
+
+
+def test_every_differing_key_is_listed(tmp_path, image_dirs):
+    run_dir = train_unless_finished(plain(tmp_path, image_dirs, train__steps=4))
+    other = plain(tmp_path, image_dirs, train__steps=4, seed=4, plain__loss="mse")
+    assert reuse_differences(run_dir, other) == ["plain.loss: 'l1' -> 'mse'", "seed: 3 -> 4"]
+    # A teacher or start path is compared as set or not (its path differs by machine).
+    moved = plain(tmp_path, image_dirs, train__steps=4, plain__init_from=str(run_dir))
+    (diff,) = reuse_differences(run_dir, moved)
+    assert diff.startswith("plain.init_from: None -> '/") and len(diff) < 100  # bounded
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    saved["plain"]["init_from"] = "/elsewhere/teacher.safetensors"
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert reuse_differences(run_dir, moved) == []
