@@ -33,6 +33,15 @@ def one_line_error(capsys) -> str:
     return err
 
 
+def test_version_is_the_package_version():
+    from srdistill import __version__
+
+    out = subprocess.run(
+        [sys.executable, "-m", "srdistill", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == f"srdistill {__version__}"
+
+
 def test_help_lists_subcommands():
     out = subprocess.run(
         [sys.executable, "-m", "srdistill", "--help"], capture_output=True, text=True, check=True

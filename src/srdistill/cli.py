@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from srdistill import __version__
 from srdistill.errors import ConfigError, SrdistillError
 
 log = logging.getLogger("srdistill")
@@ -405,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Knowledge distillation for image super-resolution.",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=f"srdistill {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser(

@@ -138,7 +138,9 @@ def test_jobs_train_the_teacher_first_then_seed_by_seed():
     assert order[1 : 1 + len(multi)] == [(n, 0) for n in multi]
     assert order.count(("teacher", 0)) == 1 and ("teacher", 1) not in order
     assert ("alpha05", 1) in order and ("alpha05", 2) not in order  # at most its seeds
-    assert {n for n, s in order[-2:]} == {"mse_distill", "feature_kd"}  # one seed: last
+    single = {a.name for a in ARMS if a.seeds == 1 and a.name != "teacher"}
+    assert {n for n, s in order[-len(single) :]} == single  # one seed: last
+    assert {"mse_distill", "feature_kd", "alone_flops"} <= single
 
 
 TINY = [
@@ -179,6 +181,15 @@ def test_study_runs_every_arm_and_rebuilds_from_records(tmp_path):
     alone_run = json.loads((records / "runs" / "alone_seed0" / "run.json").read_text())
     assert long_run["train_flops"]["steps"] == 4 and alone_run["train_flops"]["steps"] == 2
     assert long_run["train_flops"]["total"] == 2 * alone_run["train_flops"]["total"]
+
+    # alone_flops trains until its FLOPs reach the teacher's plus the warm arm's.
+    def flops(name):
+        run = json.loads((records / "runs" / name / "run.json").read_text())
+        return run["train_flops"]
+
+    budget = flops("teacher_seed0")["total"] + flops("self_distill_warm_seed0")["total"]
+    matched = flops("alone_flops_seed0")
+    assert budget <= matched["total"] < budget + matched["per_step"]
     seen = {(r["arm"], r["seed"], r["network"]) for r in rows}
     for arm in ARMS:
         for seed in range(min(2, arm.seeds)):

@@ -12,6 +12,15 @@ Arms (all students are SRResNet-4 and train for the same steps with the same rec
     mse_distill        warm, MSE for the distillation term
     output_kd          SRResNet-4 student, output KD from the frozen teacher, 1:1
     feature_kd         SRResNet-4 student, FAKD (spatial affinity) from the same teacher
+    alone_long         SRResNet-4 alone for the teacher's steps + the warm arm's (compute)
+    alone_flops        SRResNet-4 alone for as many steps as teacher + warm arm's FLOPs
+    teacher_init       SRResNet-4 started as the teacher's head, first 4 blocks and
+                       reconstruction, then L1 alone (does a start from the teacher suffice?)
+    teacher_init_kd    the same start, trained with output KD from the frozen teacher
+
+Every run's cost is also counted in FLOPs (one real step x steps; the teacher's training
+is its own row), and a retrained teacher is recorded beside the first one with its weights
+committed, so each arm's record names the teacher it learnt from.
 
 Every finished run leaves ``eval.json`` (per-image PSNR/SSIM of each network on each set)
 and its small records; with ``records`` set they are copied there (committed), and a later
@@ -72,6 +81,8 @@ class Arm:
     seeds: int = 3  # at most this many seeds
     # Train for the sum of these arms' steps (a compute control), cosine over all of them.
     steps_of: tuple[str, ...] = ()
+    # Train for as many steps as make this arm's FLOPs equal these arms' (a compute control).
+    flops_of: tuple[str, ...] = ()
 
 
 _EXITS = (("exit4", 4), ("center16", 16))
@@ -111,6 +122,13 @@ ARMS: tuple[Arm, ...] = (
     # Compute control: the student alone for the teacher's 16,000 steps plus the warm
     # arm's 4,000 (what the warm exit's trunk saw), cosine over the whole run.
     Arm("alone_long", "study_a/student.yaml", steps_of=("teacher", "self_distill_warm")),
+    # The same, matched on FLOPs instead of steps (a multi-exit step costs 2.4 student steps).
+    Arm(
+        "alone_flops",
+        "study_a/student.yaml",
+        flops_of=("teacher", "self_distill_warm"),
+        seeds=1,
+    ),
     # Init-only control: SRResNet-4 started as the teacher's head, first four blocks and
     # reconstruction, then trained with L1 alone; and the same start trained with output KD.
     Arm("teacher_init", "study_a/student.yaml", uses_teacher=("plain.init_from",)),
@@ -372,15 +390,25 @@ class _Study:
         self.preset, self.runs_dir, self.records = preset, runs_dir, records
         self.sets, self.overrides, self.config_dir = sets, overrides, config_dir
         self.teacher_dir = runs_dir / TEACHER_RUN
+        self._step_flops: dict[str, int] = {}
 
-    def config(self, arm: Arm, seed: int, teacher: Path | None = None) -> RunConfig:
-        """The arm's resolved config; ``teacher`` replaces where the teacher is read from."""
+    def config(
+        self, arm: Arm, seed: int, teacher: Path | None = None, own_steps: bool = False
+    ) -> RunConfig:
+        """The arm's resolved config; ``teacher`` replaces where the teacher is read from;
+        ``own_steps`` keeps the config's steps (no compute matching)."""
         source = teacher or self.teacher_source()
         sources = [f"{key}={source}" for key in arm.uses_teacher]
         steps = []
-        if arm.steps_of:
+        if arm.steps_of and not own_steps:
             total = sum(self.config(ARM_BY_NAME[n], seed).train.steps for n in arm.steps_of)
             steps = [f"train.steps={total}"]
+        if arm.flops_of and not own_steps:
+            budget = sum(
+                self.step_flops(ARM_BY_NAME[n]) * self.config(ARM_BY_NAME[n], seed).train.steps
+                for n in arm.flops_of
+            )
+            steps = [f"train.steps={math.ceil(budget / self.step_flops(arm))}"]
         return run_config(
             arm.config,
             self.preset,
@@ -395,6 +423,11 @@ class _Study:
         """FLOPs of one training step of the arm (forward + backward, a frozen teacher's
         forward included), counted on the arm's config with a stand-in teacher of the
         teacher's architecture: the count depends on shapes only, not on weights."""
+        if arm.name not in self._step_flops:
+            self._step_flops[arm.name] = self._count_step_flops(arm)
+        return self._step_flops[arm.name]
+
+    def _count_step_flops(self, arm: Arm) -> int:
         from tempfile import TemporaryDirectory
 
         from srdistill.engine.checkpoint import save_module
@@ -412,7 +445,7 @@ class _Study:
                     SRResNet(t.scale, model.num_blocks, model.num_features, model.bicubic_skip),
                     stand_in,
                 )
-            cfg = self.config(arm, 0, teacher=stand_in)
+            cfg = self.config(arm, 0, teacher=stand_in, own_steps=True)
             return train_step_flops(cfg, METHODS[cfg.method])
 
     def teacher_source(self) -> Path:
