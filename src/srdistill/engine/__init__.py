@@ -2,6 +2,13 @@
 validation, checkpoints, exact resume, DDP). Methods plug in through ``Method``."""
 
 from srdistill.engine.method import Method, TrainingContext
-from srdistill.engine.trainer import Interrupted, TrainResult, train
+from srdistill.engine.trainer import Interrupted, TrainingDiverged, TrainResult, train
 
-__all__ = ["Interrupted", "Method", "TrainResult", "TrainingContext", "train"]
+__all__ = [
+    "Interrupted",
+    "Method",
+    "TrainResult",
+    "TrainingContext",
+    "TrainingDiverged",
+    "train",
+]

@@ -74,6 +74,10 @@ class TrainResult:
     metrics: dict[str, float]
 
 
+class TrainingDiverged(SrdistillError):
+    """The loss became non-finite; the run stops with its last finite checkpoint."""
+
+
 class Interrupted(SrdistillError):
     """Raised after a SIGINT/SIGTERM once the current step is checkpointed."""
 
@@ -422,6 +426,24 @@ def _train_locked(
     final = None
     step = start
     busy, steps_timed = 0.0, 0  # time in data + train steps only (not val/checkpoints)
+    # Non-finite losses are gathered on the device without a sync per step, and checked
+    # before anything is logged or saved, so no checkpoint ever holds weights a NaN touched.
+    nonfinite = torch.zeros((), device=device)
+    last_saved = start
+
+    def check_finite(step: int) -> None:
+        if all_reduce_mean(nonfinite, info).item() > 0:
+            kept = (
+                f"the last finite checkpoint (step {last_saved}) is kept in {run_dir}"
+                if last_saved
+                else "no checkpoint had been saved"
+            )
+            raise TrainingDiverged(
+                f"the loss became non-finite (nan or inf) at or before step {step}; training "
+                f"stopped and {kept}; lower optim.lr, or check the data and any teacher or "
+                "start weights"
+            )
+
     with _StopFlag() as stop:
         try:
             for step, (lr, hr) in enumerate(
@@ -431,11 +453,13 @@ def _train_locked(
                 lr = lr.to(device, non_blocking=True)
                 hr = hr.to(device, non_blocking=True)
                 losses = method.train_step(lr, hr)
+                nonfinite += (~torch.isfinite(losses["loss"].detach())).float()
                 for sched in method.schedulers.values():
                     sched.step()
                 steps_timed += 1
                 busy += time.perf_counter() - t_step
                 if step % cfg.train.log_every == 0 or step == total:
+                    check_finite(step)
                     values = {k: all_reduce_mean(v, info).item() for k, v in losses.items()}
                     first_opt = next(iter(method.optimizers.values()))
                     values["lr"] = first_opt.param_groups[0]["lr"]
@@ -454,10 +478,12 @@ def _train_locked(
                             logger.log(step, val_logs)
                     barrier(info)
                 if step % cfg.train.ckpt_every == 0 or step == total:
-                    final = save(step)
+                    check_finite(step)
+                    final, last_saved = save(step), step
                 if bar:
                     bar.update(1)
                 if stop.requested and step < total:
+                    check_finite(step)
                     final = save(step)
                     raise Interrupted(
                         f"stopped at step {step}; checkpoint saved in {run_dir}; continue with "

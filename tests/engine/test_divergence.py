@@ -1,0 +1,58 @@
+"""A run whose loss turns non-finite stops at once, keeps its last finite checkpoint and
+says so in one line; a NaN never reaches a checkpoint."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from srdistill.config import config_from_dict
+from srdistill.engine import TrainingDiverged
+from srdistill.engine import train as train_with
+from srdistill.methods import PlainMethod, train
+from tests.conftest import tiny_config
+
+
+class NaNWeightsAfterFour(PlainMethod):
+    """Plain training whose weights are corrupted by a NaN after its fourth step, as an
+    overflowing update would leave them."""
+
+    calls = 0
+
+    def train_step(self, lr, hr):
+        out = super().train_step(lr, hr)
+        type(self).calls += 1
+        if type(self).calls == 4:
+            with torch.no_grad():
+                next(self.model.parameters()).view(-1)[0] = float("nan")
+        return out
+
+
+def plain(tmp_path, image_dirs, **changes):
+    raw = tiny_config(tmp_path, image_dirs, method="plain", **changes)
+    raw["model"] = {"arch": "srresnet", "num_blocks": 1, "num_features": 4}
+    return config_from_dict(raw)
+
+
+def test_nan_stops_training_and_the_finite_checkpoint_is_kept(tmp_path, image_dirs):
+    NaNWeightsAfterFour.calls = 0
+    cfg = plain(tmp_path, image_dirs, train__steps=12, train__ckpt_every=3, train__log_every=4)
+    with pytest.raises(TrainingDiverged, match="step 3") as info:
+        train_with(cfg, NaNWeightsAfterFour)
+    assert "\n" not in str(info.value) and "optim.lr" in str(info.value)
+    status = json.loads((cfg.run_dir / "status.json").read_text())
+    assert status["state"] == "failed" and "non-finite" in status["reason"]
+    steps = sorted(p.name for p in (cfg.run_dir / "checkpoints").glob("step_*"))
+    assert len(steps) == 1 and int(steps[0].removeprefix("step_")) == 3, steps
+    weights = load_file(next((cfg.run_dir / "checkpoints").glob("step_*/model.safetensors")))
+    assert all(torch.isfinite(t).all() for t in weights.values())
+
+
+def test_a_huge_learning_rate_fails_instead_of_completing(tmp_path, image_dirs):
+    """The reported case: -o optim.lr=1e6 went NaN and the run ended "complete"."""
+    cfg = plain(tmp_path, image_dirs, train__steps=12, optim__lr=1e6)
+    with pytest.raises(TrainingDiverged):
+        train(cfg)
+    status = cfg.run_dir / "status.json"
+    assert not status.exists() or json.loads(status.read_text())["state"] != "complete"
