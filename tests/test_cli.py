@@ -383,3 +383,24 @@ def test_config_prints_resolved_values(capsys):
     assert resolved["data"]["train"] == ["T91", "BSD200"]
     assert main(["config", "-o", "trian.steps=1"]) == 2
     assert "did you mean 'train'" in one_line_error(capsys)
+
+
+def test_eval_never_replaces_or_mixes_earlier_results(trained_run, tmp_path, capsys):
+    run, dirs = trained_run
+    out = tmp_path / "ev"
+    base = ["eval", str(run), "--sets", str(dirs["test"]), "--out", str(out), "--save-images"]
+    assert main(base) == 0
+    first = (out / "eval_summary.json").read_text()
+    stale = out / "images" / "stale.png"
+    stale.write_bytes(b"from an earlier evaluation")
+    capsys.readouterr()
+    assert main(base) == 2  # a second evaluation into the same folder is refused
+    assert "already exists" in one_line_error(capsys) and stale.exists()
+    assert (out / "eval_summary.json").read_text() == first
+    assert main([*base, "--overwrite"]) == 0  # replaced as a whole: no stale image left
+    assert not stale.exists() and (out / "eval_summary.json").is_file()
+    capsys.readouterr()
+    inside = ["eval", str(run), "--sets", str(dirs["test"]), "--out", str(run / "ev")]
+    assert main(inside) == 2
+    assert "inside the run folder" in one_line_error(capsys)
+    assert not (run / "ev").exists()

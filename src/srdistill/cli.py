@@ -71,9 +71,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from srdistill.engine.distributed import resolve_device
     from srdistill.eval import bicubic_upscaler, evaluate, results_table, write_results
     from srdistill.eval.evaluate import unavailable_metrics
-    from srdistill.outputs import writable_folder
+    from srdistill.outputs import new_output_folder
 
-    writable_folder(Path(args.out))  # before minutes of computing, not after
+    # Before minutes of computing, not after; earlier results are never mixed with these.
+    outputs = ["eval_per_image.csv", "eval_summary.json"] + (["images"] if args.save_images else [])
+    new_output_folder(Path(args.out), outputs, args.overwrite)
     device = resolve_device(args.device)
     metrics = _parse_sets(args.metrics)
     sets = _parse_sets(args.sets)
@@ -465,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-images", type=_positive_int, help="only the first N images of each set")
     e.add_argument("--save-images", action="store_true", help="write SR images too")
     e.add_argument("--out", default="eval_results", help="folder for CSV/JSON results")
+    e.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     e.add_argument("--device", default="auto")
     e.set_defaults(func=_cmd_eval)
 

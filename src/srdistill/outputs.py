@@ -73,3 +73,43 @@ def new_output_file(path: str | Path, overwrite: bool = False) -> Path:
         raise OutputError(f"{path} already exists; pass --overwrite to replace it")
     writable_folder(path.parent if str(path.parent) else Path("."))
     return path
+
+
+def inside_run_folder(path: Path) -> Path | None:
+    """The run folder ``path`` lies in (or is), if any: training owns those."""
+    resolved = Path(path).resolve()
+    for folder in [resolved, *resolved.parents]:
+        if (folder / "config.yaml").is_file() and (
+            (folder / "run.json").is_file() or (folder / "status.json").is_file()
+        ):
+            return folder
+    return None
+
+
+def new_output_folder(folder: str | Path, names: list[str], overwrite: bool = False) -> Path:
+    """Check that ``folder`` may receive the outputs ``names`` (files or subfolders): not
+    inside a run folder, none of them there already unless ``overwrite`` (then they are
+    removed now, so old and new results never mix), and writable."""
+    import shutil
+
+    folder = Path(folder)
+    run = inside_run_folder(folder)
+    if run is not None:
+        raise OutputError(
+            f"refusing to write into {folder}: it is inside the run folder {run}, which "
+            "training manages; choose an output folder outside it"
+        )
+    present = [n for n in names if (folder / n).exists()]
+    if present and not overwrite:
+        raise OutputError(
+            f"{folder / present[0]} already exists (earlier results); pass --overwrite to "
+            "replace them, or choose another --out"
+        )
+    writable_folder(folder)
+    for name in present:
+        target = folder / name
+        try:
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        except OSError as exc:
+            raise OutputError(os_error_line(exc, target)) from None
+    return folder
