@@ -24,6 +24,7 @@ from srdistill.config import (
     short_repr,
 )
 from srdistill.engine.logging import read_metrics
+from srdistill.engine.trainer import RESUME_MUTABLE
 from srdistill.errors import ConfigError
 from srdistill.methods import train
 
@@ -55,23 +56,9 @@ def run_config(
     )
 
 
-# Keys that say where and how a run is executed, not what it computes: a finished run whose
-# config differs only in these is the requested run.
-EXECUTION_KEYS = frozenset(
-    {
-        "name",
-        "output_dir",
-        "train.progress",
-        "train.log_every",
-        "train.val_every",
-        "train.ckpt_every",
-        "train.keep_checkpoints",
-        "train.device",
-        "train.threads",
-        "data.num_workers",
-        "data.max_pixels",
-    }
-)
+# Keys that say where and how a run is executed, not what it computes (those a resume may
+# change, but the steps): a finished run whose config differs only in these is the one asked.
+EXECUTION_KEYS = frozenset(RESUME_MUTABLE - {"train.steps"})
 # Keys naming a trained network another run starts from or learns from. Their paths differ
 # between machines (a run folder here, committed weights there); which weights a run used is
 # recorded by fingerprint where it matters (the studies), so only set vs unset is compared.
