@@ -59,3 +59,35 @@ def test_unknown_preset_and_bad_override(tmp_path):
         parse_override("train.steps")
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "none.yaml")
+
+
+def test_yaml_alias_bomb_is_refused_quickly_in_one_line(tmp_path):
+    import time
+
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="aliases") as info:
+        load_config(bomb)
+    assert time.perf_counter() - start < 5 and "\n" not in str(info.value)
+    assert len(str(info.value)) < 300  # the expanded value is never printed
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"train:\n  steps: 5\ntrain:\n  steps: 6\n", "appears twice"),
+        (b"seed: 1\nseed: 2\n", "appears twice"),
+        (b"\xff\xfe\x00bad", "not UTF-8"),
+    ],
+)
+def test_duplicate_keys_and_undecodable_files_are_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert "\n" not in str(info.value)

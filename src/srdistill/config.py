@@ -290,13 +290,55 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few KB; anything near this is not one
+MAX_YAML_ALIASES = 32  # configs need none; an alias bomb needs dozens
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and more than a few aliases (whose nesting
+    can make a 341-byte file expand to gigabytes when read)."""
+
+    aliases_seen = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            self.aliases_seen += 1
+            if self.aliases_seen > MAX_YAML_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(
+                    f"more than {MAX_YAML_ALIASES} aliases (line {mark.line + 1}); "
+                    "write the values out instead"
+                )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001, ANN201
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.YAMLError(
+                    f"key {short_repr(key, 40)} appears twice (line {key_node.start_mark.line + 1})"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML strictly (see ``_StrictLoader``); raises ``yaml.YAMLError``."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise yaml.YAMLError(
+            f"{len(text)} characters, over the {MAX_CONFIG_BYTES} a config may have"
+        )
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_override(text: str) -> dict:
     """``a.b.c=value`` -> ``{'a': {'b': {'c': value}}}``, the value parsed as YAML."""
     if "=" not in text:
         raise ConfigError(f"override '{text}' must look like key=value (e.g. train.steps=100)")
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = read_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     node: dict = {}
@@ -460,9 +502,11 @@ def load_config(
     if path is not None:
         path = resolve_config_path(path)
         try:
-            loaded = yaml.safe_load(path.read_text()) or {}
+            loaded = read_yaml(path.read_text()) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {path} is not UTF-8 text") from None
         except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0]
+            first = short_repr(str(exc).splitlines()[0], 200).strip("'\"")
             raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of keys")

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 
 from srdistill.config import (
     RunConfig,
     changed_keys,
     config_from_dict,
     flatten,
+    read_yaml,
     save_config,
     short_repr,
 )
@@ -102,7 +102,7 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
                 "(no config.yaml and run.json); choose another name (-o name=...)"
             )
         if resume and saved.exists():
-            old_cfg = config_from_dict(yaml.safe_load(saved.read_text()))
+            old_cfg = config_from_dict(read_yaml(saved.read_text()))
             mutable = set(RESUME_MUTABLE)
             if cfg.optim.schedule == "cosine":  # its curve is drawn over train.steps
                 mutable.discard("train.steps")
@@ -157,7 +157,7 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise SrdistillError(f"{run_dir} is not a run folder (no config.yaml)")
-    return config_from_dict(yaml.safe_load(path.read_text()))
+    return config_from_dict(read_yaml(path.read_text()))
 
 
 MethodFactory = Callable[[RunConfig, TrainingContext], Method]

@@ -21,6 +21,7 @@ from srdistill.config import (
     config_from_dict,
     flatten,
     load_config,
+    read_yaml,
     short_repr,
 )
 from srdistill.engine.logging import read_metrics
@@ -74,7 +75,7 @@ def reuse_differences(run_dir: Path, cfg: RunConfig) -> list[str]:
     if not saved_path.is_file():
         return [f"{saved_path} is missing"]
     try:
-        saved = config_from_dict(yaml.safe_load(saved_path.read_text()))
+        saved = config_from_dict(read_yaml(saved_path.read_text()))
     except (ConfigError, yaml.YAMLError) as exc:
         return [f"{saved_path} does not load ({str(exc).splitlines()[0]})"]
     old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
