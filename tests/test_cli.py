@@ -233,7 +233,7 @@ def test_eval_niqe_and_unavailable_pi(shared_data, monkeypatch, tmp_path, capsys
     assert "n/a" in out and "pi: unavailable" in out and "SRDISTILL_MA_MODEL" in out
     summary = json.loads((tmp_path / "eval_summary.json").read_text())["bicubic"]["sets"]["Set5"]
     assert 3 < summary["niqe"] < 12
-    assert summary["pi"] != summary["pi"]  # NaN: never estimated
+    assert summary["pi"] is None  # null in strict JSON: never estimated
 
 
 def test_eval_with_a_ma_model_reports_ma_pi_and_the_caveat(
@@ -404,3 +404,26 @@ def test_eval_never_replaces_or_mixes_earlier_results(trained_run, tmp_path, cap
     assert main(inside) == 2
     assert "inside the run folder" in one_line_error(capsys)
     assert not (run / "ev").exists()
+
+
+def test_eval_refuses_nan_weights_in_one_line(tmp_path, image_dirs, capsys):
+    net = SRResNet(2, 1, 4)
+    with torch.no_grad():
+        net.body[0].conv1.weight[0, 0, 0, 0] = float("nan")
+    from srdistill.engine.checkpoint import save_module
+
+    path = tmp_path / "nan.safetensors"
+    save_module(net, path)
+    out = tmp_path / "ev"
+    assert main(["eval", str(path), "--sets", str(image_dirs["test"]), "--out", str(out)]) == 2
+    err = one_line_error(capsys)
+    assert "non-finite weights" in err and "body.0.conv1.weight" in err
+    assert not (out / "eval_summary.json").exists()
+
+
+def test_results_json_is_strict_when_a_metric_is_missing():
+    from srdistill.eval.tables import finite_or_null
+
+    data = {"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2}}
+    assert finite_or_null(data) == {"a": None, "b": [1.0, None], "c": {"d": 2}}
+    json.dumps(finite_or_null(data), allow_nan=False)  # raises on any NaN left

@@ -152,6 +152,12 @@ def load_sr_model(
     weights, full = _load_newest(Path(path), member, device)
     if not isinstance(full, (SRResNet, MultiExitSRResNet)):
         raise CheckpointError(f"{weights} holds a {type(full).__name__}, not an SR generator")
+    for key, value in full.state_dict().items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(
+                f"{weights} holds non-finite weights (NaN or inf, first in {key}): the run "
+                "diverged; use a checkpoint from before it or retrain with a lower optim.lr"
+            )
     if scale is not None and full.scale != scale:
         raise CheckpointError(
             f"{weights} is a x{full.scale} model but x{scale} was asked; "

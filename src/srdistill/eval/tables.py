@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from srdistill.data.io import atomic_write_bytes
 from srdistill.eval.evaluate import EvalResult
@@ -43,6 +45,18 @@ def results_table(results: Sequence[EvalResult], metrics: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, so the JSON written
+    from it is strict (NaN is not JSON; a metric that could not be computed is null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    return value
+
+
 def write_results(
     results: Sequence[EvalResult],
     out_dir: Path,
@@ -65,5 +79,6 @@ def write_results(
     if notes:
         summary["notes"] = list(notes)
     json_path = out_dir / f"{stem}_summary.json"
-    atomic_write_bytes(json_path, (json.dumps(summary, indent=2) + "\n").encode())
+    text = json.dumps(finite_or_null(summary), indent=2, allow_nan=False)
+    atomic_write_bytes(json_path, (text + "\n").encode())
     return [csv_path, json_path]
