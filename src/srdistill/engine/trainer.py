@@ -246,6 +246,33 @@ def validate(method: Method, cfg: RunConfig, device: torch.device) -> dict[str, 
     return results
 
 
+class _StartupTerm:
+    """SIGTERM before the training loop (building, restoring, loading data) stops with a
+    one-line ``Interrupted`` instead of killing the process, so the clean-up below runs:
+    a new run folder with no checkpoint is removed and the same command works again. The
+    loop's own handler (``_StopFlag``) takes over once steps begin."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir, self._old = run_dir, None
+
+    def __enter__(self) -> _StartupTerm:
+        try:
+            self._old = signal.signal(signal.SIGTERM, self._handle)
+        except ValueError:  # not the main thread
+            pass
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        raise Interrupted(
+            f"stopped before the first training step of {self.run_dir}; nothing was lost: "
+            "run the same command again (with --resume if it had checkpoints)"
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+
+
 class _StopFlag:
     """Turns SIGINT/SIGTERM into a request to checkpoint and stop after this step."""
 
@@ -318,7 +345,8 @@ def train(
     lock, created = _take_run_folder(cfg, resume, overwrite) if info.is_main else (None, False)
     barrier(info)
     try:
-        return _train_locked(cfg, method, run_dir, info, device, resume)
+        with _StartupTerm(run_dir):
+            return _train_locked(cfg, method, run_dir, info, device, resume)
     except BaseException:
         # A start that fails before its first checkpoint leaves nothing behind, so the same
         # command can simply be run again.

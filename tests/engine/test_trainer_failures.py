@@ -1,4 +1,5 @@
-"""A run whose loss turns non-finite stops at once, keeps its last finite checkpoint and
+"""Training that fails stops cleanly: a non-finite loss keeps the last finite checkpoint and
+says so in one line (a NaN never reaches a checkpoint); SIGTERM during start-up leaves nothing.
 says so in one line; a NaN never reaches a checkpoint."""
 
 import json
@@ -56,3 +57,26 @@ def test_a_huge_learning_rate_fails_instead_of_completing(tmp_path, image_dirs):
         train(cfg)
     status = cfg.run_dir / "status.json"
     assert not status.exists() or json.loads(status.read_text())["state"] != "complete"
+
+
+class TermDuringStartUp(PlainMethod):
+    """Plain training that receives SIGTERM while it is being built (start-up), as from a
+    scheduler or `kill` while a long data set loads."""
+
+    def __init__(self, cfg, ctx):
+        import os
+        import signal
+
+        super().__init__(cfg, ctx)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_during_start_up_is_one_line_and_leaves_nothing(tmp_path, image_dirs):
+    from srdistill.engine import Interrupted
+
+    cfg = plain(tmp_path, image_dirs, train__steps=4)
+    with pytest.raises(Interrupted, match="before the first training step") as info:
+        train_with(cfg, TermDuringStartUp)
+    assert "\n" not in str(info.value)
+    assert not cfg.run_dir.exists()  # no config.yaml or .lock left to block a rerun
+    assert train(cfg).step == 4  # the same command then simply works
