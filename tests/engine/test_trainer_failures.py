@@ -1,5 +1,5 @@
 """Training that fails stops cleanly: a non-finite loss keeps the last finite checkpoint and
-says so in one line (a NaN never reaches a checkpoint); SIGTERM during start-up leaves nothing.
+says so in one line (a NaN never reaches a checkpoint); SIGTERM during start-up leaves nothing."""
 
 import json
 
