@@ -106,3 +106,17 @@ def test_pi_combines_niqe_and_ma(tmp_path, shared_data, monkeypatch):
     img = smooth_image(200, 220, seed=5)
     n, m = niqe(img, params=params), ma(img, model=model)
     assert pi(img, params=params, model=model) == pytest.approx(((10 - m) + n) / 2)
+
+
+def test_read_only_arrays_score_without_a_warning(pair):
+    """np.asarray(PIL image) is read-only; torch warned on it and the user saw the noise."""
+    import warnings
+
+    from PIL import Image
+
+    sr, hr = pair
+    frozen = [np.asarray(Image.fromarray(a)) for a in (sr, hr)]
+    assert not frozen[0].flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert psnr(*frozen) == psnr(sr, hr)

@@ -22,6 +22,14 @@ ImageLike = torch.Tensor | np.ndarray
 _EXPECTED = "an RGB or grey image: tensor CHW/HW or array HWC/HW, float in [0, 1] or uint8"
 
 
+def _from_numpy(x: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``x``'s memory when it can; a copy when ``x`` is read-only (e.g.
+    ``np.asarray(PIL image)``), which torch would otherwise warn about."""
+    if not x.flags.writeable:
+        x = np.array(x, order="C")
+    return torch.from_numpy(np.ascontiguousarray(x))
+
+
 def as_image(x: ImageLike, name: str = "image") -> torch.Tensor:
     """``x`` as a float64 CHW tensor in [0, 1] (C = 1 or 3), or a one-line ValueError."""
     if isinstance(x, np.ndarray):
@@ -30,9 +38,9 @@ def as_image(x: ImageLike, name: str = "image") -> torch.Tensor:
                 raise ValueError(
                     f"{name}: an array must be HWC with 1 or 3 channels, got shape {x.shape}"
                 )
-            x = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)
+            x = _from_numpy(x).permute(2, 0, 1)
         elif x.ndim == 2:
-            x = torch.from_numpy(np.ascontiguousarray(x))[None]
+            x = _from_numpy(x)[None]
         else:
             raise ValueError(f"{name}: expected {_EXPECTED}; got an array of shape {x.shape}")
     elif isinstance(x, torch.Tensor):
