@@ -131,7 +131,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"NOTE: {note}")
     print(f"x{scale}, Y channel, {scale}-pixel border cropped")
-    print(results_table(results, metrics))
+    print(results_table(results, metrics, args.max_images))
     for metric, reason in unavailable_metrics(metrics).items():
         print(f"{metric}: unavailable ({reason})")
     paths = write_results(results, Path(args.out), notes=notes)

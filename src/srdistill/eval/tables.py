@@ -22,8 +22,12 @@ def fmt(metric: str, value: float | None) -> str:
     return FORMATS.get(metric, "{:.4f}").format(value)
 
 
-def results_table(results: Sequence[EvalResult], metrics: Sequence[str]) -> str:
-    """Markdown: one row per set, one column per model, cells 'psnr / ssim'."""
+def results_table(
+    results: Sequence[EvalResult], metrics: Sequence[str], max_images: int | None = None
+) -> str:
+    """Markdown: one row per set, one column per model, cells 'psnr / ssim'. A set cut
+    by ``max_images`` is labelled with the number of images scored, so a partial result
+    never reads as the set's."""
     sets: list[str] = []
     for r in results:
         for s in r.summary():
@@ -41,7 +45,11 @@ def results_table(results: Sequence[EvalResult], metrics: Sequence[str]) -> str:
         for r in results:
             summary = r.summary().get(s)
             cells.append(" / ".join(fmt(m, summary.get(m)) for m in metrics) if summary else "-")
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+        counts = {int(r.summary()[s]["images"]) for r in results if s in r.summary()}
+        label = s
+        if max_images is not None and counts and max(counts) >= max_images:
+            label = f"{s} (first {max(counts)} images)"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
