@@ -263,6 +263,16 @@ def test_eval_cohort_member(tmp_path, image_dirs, capsys):
     run = tmp_path / "runs" / "tiny"
     assert main(["eval", str(run), "--sets", str(image_dirs["test"])]) == 2
     assert "--member" in one_line_error(capsys)
+    image = next(image_dirs["test"].glob("*.png"))
+    done = subprocess.run(
+        [sys.executable, "-m", "srdistill", "upscale", str(run), str(image), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    # A question of which member, not a broken checkpoint (it printed "does not load" for
+    # every checkpoint before).
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "choose a member with --member" in done.stderr
     assert (
         main(
             [

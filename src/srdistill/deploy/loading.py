@@ -60,6 +60,10 @@ def deployed_names(path: Path) -> list[str] | None:
     return None
 
 
+class MemberChoiceError(CheckpointError):
+    """The checkpoint is fine; the cohort member asked for (or its absence) is not."""
+
+
 def find_weights(path: str | Path, member: int | None = None) -> Path:
     """The generator weights file inside a run folder / checkpoint folder, or the file."""
     path = Path(path)
@@ -75,11 +79,11 @@ def find_weights(path: str | Path, member: int | None = None) -> Path:
     names = deployed_names(path) or _guess_names(path)
     if member is None and len(names) > 1:
         last = len(names) - 1
-        raise CheckpointError(
+        raise MemberChoiceError(
             f"{path} holds a cohort of {len(names)}; choose a member with --member 0..{last}"
         )
     if member is not None and not 0 <= member < len(names):
-        raise CheckpointError(f"{path} has no member {member}; members are 0..{len(names) - 1}")
+        raise MemberChoiceError(f"{path} has no member {member}; members are 0..{len(names) - 1}")
     name = names[member or 0] + ".safetensors"
     if not (path / name).is_file():
         raise CheckpointError(f"no {name} in {path}")
@@ -131,6 +135,8 @@ def _load_newest(
         try:
             weights = find_weights(ckpt, member)
             full = load_module(weights, device)
+        except MemberChoiceError:
+            raise  # not a broken checkpoint: the question is which member
         except CheckpointError as exc:
             log.warning("skipping checkpoint %s: it does not load (%s)", ckpt.name, exc)
             errors.append(exc)
