@@ -437,3 +437,27 @@ def test_results_json_is_strict_when_a_metric_is_missing():
     data = {"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2}}
     assert finite_or_null(data) == {"a": None, "b": [1.0, None], "c": {"d": 2}}
     json.dumps(finite_or_null(data), allow_nan=False)  # raises on any NaN left
+
+
+def test_upscale_takes_a_folder_and_never_replaces_an_input(trained_run, tmp_path, capsys):
+    run, dirs = trained_run
+    out = tmp_path / "out"
+    assert main(["upscale", str(run), str(dirs["test"]), "-o", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(f"{p.stem}_x2.png" for p in dirs["test"].glob("*.png"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    capsys.readouterr()
+    assert main(["upscale", str(run), str(empty), "-o", str(out)]) == 2
+    assert "no images" in one_line_error(capsys)
+    # a.png's output a_x2.png is also an input: it would be replaced before it is read.
+    same = tmp_path / "same"
+    same.mkdir()
+    first = next(dirs["test"].glob("*.png"))
+    (same / "a.png").write_bytes(first.read_bytes())
+    (same / "a_x2.png").write_bytes(first.read_bytes())
+    before = (same / "a_x2.png").read_bytes()
+    args = ["upscale", str(run), str(same / "a.png"), str(same / "a_x2.png"), "-o", str(same)]
+    assert main([*args, "--overwrite"]) == 2
+    assert "both an input and the output" in one_line_error(capsys)
+    assert (same / "a_x2.png").read_bytes() == before

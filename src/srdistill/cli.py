@@ -168,7 +168,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 def _cmd_upscale(args: argparse.Namespace) -> int:
     from srdistill.deploy.loading import load_sr_model
-    from srdistill.deploy.upscale import output_paths, upscale_file
+    from srdistill.deploy.upscale import expand_inputs, output_paths, upscale_file
     from srdistill.engine.distributed import resolve_device
     from srdistill.outputs import writable_folder
 
@@ -176,7 +176,8 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
     loaded = load_sr_model(args.checkpoint, exit_block=args.exit, member=args.member, device=device)
     out_dir = writable_folder(Path(args.output))
     # Every output name is decided (and checked) before any image is written.
-    targets = output_paths([Path(i) for i in args.images], out_dir, loaded.scale, args.overwrite)
+    images = expand_inputs([Path(i) for i in args.images])
+    targets = output_paths(images, out_dir, loaded.scale, args.overwrite)
     failures = 0
     for image, target in targets.items():
         try:
@@ -481,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = sub.add_parser("upscale", help="super-resolve image files")
     _add_max_pixels_option(u)
     u.add_argument("checkpoint")
-    u.add_argument("images", nargs="+")
+    u.add_argument("images", nargs="+", help="image files, or folders of images")
     u.add_argument("-o", "--output", required=True, help="output folder")
     u.add_argument("--exit", type=int, help="exit block to use (default: the center)")
     u.add_argument("--member", type=int, help="cohort member to use")

@@ -96,6 +96,24 @@ def output_name(path: Path, scale: int) -> str:
     )
 
 
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """Image files from the arguments: a folder stands for the images in it (sorted, not
+    recursive); a folder with none is a one-line error."""
+    from srdistill.data.io import list_images
+    from srdistill.errors import DataError
+
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = list_images(path)
+            if not found:
+                raise DataError(f"{path} is a folder with no images (png, jpg, bmp, tif, webp)")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
 def output_paths(
     images: list[Path], out_dir: Path, scale: int, overwrite: bool = False
 ) -> dict[Path, Path]:
@@ -105,8 +123,14 @@ def output_paths(
 
     targets: dict[Path, Path] = {}
     owners: dict[Path, Path] = {}
+    inputs = {Path(i).resolve() for i in images}
     for image in images:
         target = out_dir / output_name(image, scale)
+        if target.resolve() in inputs:
+            raise OutputError(
+                f"{target} is both an input and the output of {image}; it would be replaced "
+                "before it is read: upscale into another folder (-o)"
+            )
         if target in owners:
             raise OutputError(
                 f"{owners[target]} and {image} would both be written to {target}; "
