@@ -267,14 +267,13 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from srdistill.deploy.export import export_onnx, verify_onnx
+    from srdistill.deploy.export import export_verified
     from srdistill.deploy.loading import load_sr_model
     from srdistill.outputs import new_output_file
 
     out = new_output_file(args.output, args.overwrite)
     loaded = load_sr_model(args.checkpoint, exit_block=args.exit, member=args.member)
-    export_onnx(loaded.network, out)
-    diff = verify_onnx(loaded.network, out)
+    diff = export_verified(loaded.network, out)
     print(
         f"wrote {out} ({loaded.label}, x{loaded.scale}, dynamic batch/height/width); "
         f"onnxruntime vs PyTorch max |difference| {diff:.2e}"

@@ -7,6 +7,8 @@ input of a different size than the one traced, so the dynamic axes are exercised
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -46,8 +48,12 @@ def verify_onnx(network: torch.nn.Module, path: Path, size: tuple[int, int] = (4
             "onnxruntime is not installed; pip install onnxruntime to verify the export"
         ) from None
     x = torch.rand(2, 3, *size, generator=torch.Generator().manual_seed(0))
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"lr": x.numpy()})[0]
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"lr": x.numpy()})[0]
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors are its own classes
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SrdistillError(f"the exported model does not run in onnxruntime: {first}") from None
     with torch.no_grad():
         expected = network.eval().cpu()(x).numpy()
     if got.shape != expected.shape:
@@ -55,3 +61,30 @@ def verify_onnx(network: torch.nn.Module, path: Path, size: tuple[int, int] = (4
             f"ONNX output shape {got.shape} differs from PyTorch's {expected.shape}"
         )
     return float(np.abs(got - expected).max())
+
+
+def export_verified(network: torch.nn.Module, path: Path, opset: int = 17) -> float:
+    """Export to a temporary file beside ``path``, verify it in onnxruntime, then move it
+    into place: a failed export or check (or a full disk) leaves any previous ``path``
+    intact and no partial file behind. Returns the verified max |ONNX - PyTorch|."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            export_onnx(network, tmp, opset)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the exporter's own failures (e.g. disk full)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SrdistillError(f"ONNX export to {path} failed: {first}") from None
+        diff = verify_onnx(network, tmp)
+        umask = os.umask(0)  # mkstemp made it private; give it the usual permissions
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        return diff
+    finally:
+        tmp.unlink(missing_ok=True)
