@@ -37,6 +37,8 @@ def workspace(tmp_path_factory):
     for sub in ("a", "b"):
         (root / sub).mkdir()
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / sub / "img.png")
+    (root / "held").mkdir()
+    (root / "held" / "eval_summary.json").write_text("{}")
     (root / "out").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "out" / "img_x2.png")
     png_claiming(root / "bomb.png", 60000, 60000)
@@ -71,6 +73,13 @@ def workspace(tmp_path_factory):
     shutil.copytree(run, broken)
     for state in broken.glob("checkpoints/step_*/state.pt"):
         state.write_bytes(b"")
+    bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i, name in enumerate("bcdefghi"):
+        bomb.append(f"{name}: &{name} [" + ",".join([f"*{'abcdefghi'[i]}"] * 9) + "]")
+    (root / "bomb.yaml").write_text("\n".join(bomb) + "\n")
+    (root / "twice.yaml").write_text("seed: 1\nseed: 2\n")
+    (root / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    (root / "empty_folder").mkdir()
     cfg_path = root / "cfg.yaml"
     import yaml
 
@@ -134,6 +143,20 @@ CASES = {
     "eval a non-JSON spec": "eval {root}/nonjson.safetensors --sets {sets} --out {root}/ev5",
     "eval output below a file": "eval {run} --sets {sets} --out {root}/a_file/ev",
     "export over an existing file": "export {run} --exit 1 -o {root}/light.safetensors",
+    # The run folder belongs to training: nothing else writes there, --overwrite or not.
+    "extract over the run's config": "extract {run} --exit 1 -o {run}/config.yaml --overwrite",
+    "export into the run folder": "export {run} --exit 1 -o {run}/light.onnx",
+    "profile report into the run folder": "profile {run} --out {run}/profile.md",
+    "eval results into the run folder": "eval {run} --sets {sets} --out {run}/ev",
+    "eval into a folder holding results": "eval {run} --sets {sets} --out {root}/held",
+    # Configs that would take minutes and gigabytes, or mean two things.
+    "config alias bomb": "config {root}/bomb.yaml",
+    "train an alias bomb": "train {root}/bomb.yaml",
+    "config with a key twice": "config {root}/twice.yaml",
+    "config that is not UTF-8": "config {root}/latin1.yaml",
+    "upscale an empty folder": "upscale {light} {root}/empty_folder -o {root}/o8",
+    "upscale an input onto itself": "upscale {light} {root}/out/img_x2.png {root}/out/img.png "
+    "-o {root}/out --overwrite",
 }
 
 

@@ -62,10 +62,12 @@ def new_output_file(path: str | Path, overwrite: bool = False) -> Path:
     """Check that ``path`` may be written: not in a run's checkpoints, not an existing file
     (unless ``overwrite``), in a writable folder (created if missing)."""
     path = Path(path)
-    if inside_run_checkpoints(path):
+    run = inside_run_folder(path.parent if str(path.parent) else Path("."))
+    if run is not None or inside_run_checkpoints(path):
         raise OutputError(
-            f"refusing to write {path}: it is inside a run's checkpoints folder, which "
-            "srdistill manages; choose a path outside it"
+            f"refusing to write {path}: it is inside the run folder {run or path.parent}, "
+            "which training manages (its config, records and checkpoints); choose a path "
+            "outside it"
         )
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a folder; give a file name")
