@@ -192,6 +192,8 @@ def scatter_panels(
                 _, yb = to_px(x, y + spread)
                 draw.line([cx, ya, cx, yb], fill=colour, width=2)
             draw.ellipse([cx - 4, cy - 4, cx + 4, cy + 4], fill=colour)
+            if abs(ly - (cy - 6)) > 1:  # moved to clear another label: point at its dot
+                draw.line([cx + 4, cy, cx + 7, ly + 6], fill=colour, width=1)
             draw.text((cx + 7, ly), label, fill=colour)
         draw.text((ox + left, 8), title, fill="black")
         draw.text((ox + left + plot_w // 2 - 40, ph - 18), x_label, fill="black")
