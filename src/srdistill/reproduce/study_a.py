@@ -391,6 +391,7 @@ class _Study:
         self.sets, self.overrides, self.config_dir = sets, overrides, config_dir
         self.teacher_dir = runs_dir / TEACHER_RUN
         self._step_flops: dict[str, int] = {}
+        self._committed: tuple[Path | None] | None = None
 
     def config(
         self, arm: Arm, seed: int, teacher: Path | None = None, own_steps: bool = False
@@ -453,7 +454,14 @@ class _Study:
         the committed weights file, else the run folder (to be trained)."""
         if is_complete(self.teacher_dir):
             return self.teacher_dir
-        return committed_teacher(self.records) or self.teacher_dir
+        return self.committed_teacher() or self.teacher_dir
+
+    def committed_teacher(self) -> Path | None:
+        """``committed_teacher(records)``, hashed once per study: every arm's config asks
+        for it, and the committed file does not change while the study runs."""
+        if self._committed is None:
+            self._committed = (committed_teacher(self.records),)
+        return self._committed[0]
 
     def train_and_record(self, arm: Arm, seed: int) -> dict:
         """Train (or resume) one run, evaluate its final iterate, and record it."""
@@ -477,7 +485,7 @@ class _Study:
         beside it as ``teacher_seed0_<fingerprint>``, so every arm's record still names the
         teacher it learnt from and the tables can show each teacher's scores."""
         if not is_complete(self.teacher_dir):
-            if committed_teacher(self.records) is not None:
+            if self.committed_teacher() is not None:
                 return
             log.info("no teacher weights here or committed: training it (%s)", self.teacher_dir)
             train_unless_finished(self.config(TEACHER_ARM, 0))
