@@ -66,20 +66,18 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
     overrides = [
         *tiny({"train": image_dirs["train"], "test": big}, patch=32),
         "model.num_blocks=1",
-        "mutual.vgg_weights=random",
-        "mutual.content_layer=relu1_2",
         "mutual.disc_features=8",
         "mutual.members=3",
     ]
     args = ["reproduce", "paper-b-2", "--out", str(out), "--sets", str(big)]
     assert main(args + [x for o in overrides for x in ("-o", o)]) == 0
     md = (out / "paper-b-2_quick.md").read_text()
-    assert "stand-in VGG (not comparable to the paper)" in md
+    assert "stand-in VGG" not in md  # the quick preset trains SRGAN-MSE, no VGG needed
     assert "### NIQE" in md and "PI: unavailable" in md
     for mode in ["independent", "ml", "ml_soft", "confidence"]:
         assert (out / "runs" / "quick" / f"x4_{mode}_seed0" / "status.json").exists()
     assert "| ML* | Confidence control |" in md
-    assert "Cohort settings: peer_images own, content scale 1/12.75" in md
+    assert "Cohort settings: peer_images own, content loss pixel MSE on [-1, 1] (SRGAN-MSE)" in md
     published = [
         ln
         for ln in md.splitlines()
@@ -97,3 +95,13 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
     assert {r["seed"] for r in ml_nets} == {"0"}
     mean = sum(float(r["value"]) for r in ml_nets) / 3
     assert abs(mean - float(ml[0]["mean"])) < 1e-9
+
+
+def test_tables_refuse_the_stand_in_vgg_before_training_anything(tmp_path, capsys):
+    out, test = tmp_path / "rep", write_images(tmp_path / "test", 1, (64, 64), seed=3)
+    args = ["reproduce", "paper-b-2", "--out", str(out), "--sets", str(test)]
+    refused = ["-o", "mutual.content_loss=vgg", "-o", "mutual.vgg_weights=random"]
+    assert main(args + refused) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refuse the stand-in VGG" in err[0] and "pixel_mse" in err[0]
+    assert not (out / "runs").exists()  # refused before the pretraining started

@@ -158,6 +158,9 @@ class MutualConfig:
         default="simultaneous", metadata=_choices("simultaneous", "sequential")
     )
     adv_weight: float = 1e-3
+    # The generators' content term: vgg (SRGAN's VGG19 feature MSE), pixel_mse (SRGAN-MSE:
+    # pixel MSE on images scaled to [-1, 1], as Ledig et al. compute it) or l1 (pixel L1).
+    content_loss: str = field(default="vgg", metadata=_choices("vgg", "pixel_mse", "l1"))
     content_layer: str = "relu5_4"
     content_scale: float = 1 / 12.75  # VGG features are scaled by this before the MSE (SRGAN)
     vgg_weights: str | None = None  # path, or "random" for the explicit stand-in

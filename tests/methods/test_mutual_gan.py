@@ -106,3 +106,47 @@ def test_generators_start_from_pixel_trained_checkpoint(tmp_path, image_dirs):
     missing = cohort_config(tmp_path / "m", image_dirs, mutual__init_from=str(tmp_path / "nope"))
     with pytest.raises(CheckpointError, match="not found"):
         train(config_from_dict(missing))
+
+
+def test_pixel_mse_content_is_srgan_mse_on_minus_one_to_one_images(tmp_path, image_dirs):
+    from srdistill.losses import pixel_mse_loss
+
+    sr, hr = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    # SRGAN computes the MSE on images scaled to [-1, 1]: 2x - 1 for both.
+    assert pixel_mse_loss(sr, hr) == pytest.approx(
+        torch.mean(((2 * sr - 1) - (2 * hr - 1)) ** 2).item(), rel=1e-6
+    )
+    run = train(
+        config_from_dict(
+            cohort_config(tmp_path, image_dirs, mutual__content_loss="pixel_mse", mutual__mode="ml")
+        )
+    )
+    import json
+
+    notes = json.loads((run.run_dir / "run.json").read_text())["notes"]
+    assert not any("stand-in" in n for n in notes)  # no VGG is built for a pixel content loss
+    saved = (run.run_dir / "config.yaml").read_text()
+    assert "content_loss: pixel_mse" in saved  # the record names the content loss
+
+
+@pytest.mark.parametrize("content", ["pixel_mse", "l1"])
+def test_pixel_content_losses_build_no_feature_network(content, tmp_path, image_dirs):
+    from srdistill.engine.distributed import DistInfo
+    from srdistill.engine.method import TrainingContext
+    from srdistill.methods.mutual_gan import MutualGANMethod
+
+    cfg = config_from_dict(cohort_config(tmp_path, image_dirs, mutual__content_loss=content))
+    method = MutualGANMethod(cfg, TrainingContext(torch.device("cpu"), "fp32", DistInfo()))
+    assert method.vgg is None
+    sr, hr = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    expected = (
+        4 * torch.mean((sr - hr) ** 2) if content == "pixel_mse" else torch.mean((sr - hr).abs())
+    )
+    assert method._content(sr, hr, None).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_unknown_content_loss_is_refused_with_the_choices(tmp_path, image_dirs):
+    from srdistill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="pixel_mse"):
+        config_from_dict(cohort_config(tmp_path, image_dirs, mutual__content_loss="mse"))

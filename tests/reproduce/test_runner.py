@@ -44,3 +44,14 @@ def test_every_differing_key_is_listed(tmp_path, image_dirs):
     saved["plain"]["init_from"] = "/elsewhere/teacher.safetensors"
     (run_dir / "config.yaml").write_text(yaml.safe_dump(saved))
     assert reuse_differences(run_dir, moved) == []
+
+
+def test_run_config_refuses_the_stand_in_vgg_but_not_pixel_content(tmp_path):
+    from srdistill.errors import ConfigError
+    from srdistill.reproduce.runner import run_config
+
+    base = ["mutual.init_from=x", "mutual.vgg_weights=random"]
+    with pytest.raises(ConfigError, match="refuse the stand-in VGG"):
+        run_config("mutual/x4_ml.yaml", "paper", 0, tmp_path, [*base, "mutual.content_loss=vgg"])
+    cfg = run_config("mutual/x4_ml.yaml", "quick", 0, tmp_path, base)  # quick: pixel_mse
+    assert cfg.mutual.content_loss == "pixel_mse"

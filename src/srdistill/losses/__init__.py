@@ -7,7 +7,7 @@ from srdistill.losses.mutual import (
     discriminator_loss,
     mutual_loss,
 )
-from srdistill.losses.perceptual import SRGAN_FEATURE_SCALE, content_loss
+from srdistill.losses.perceptual import SRGAN_FEATURE_SCALE, content_loss, pixel_mse_loss
 from srdistill.losses.pixel import pixel_loss
 from srdistill.losses.self_distill import self_distillation_loss
 
@@ -17,6 +17,7 @@ __all__ = [
     "bernoulli_kl",
     "confidence_loss",
     "content_loss",
+    "pixel_mse_loss",
     "discriminator_loss",
     "mutual_loss",
     "pixel_loss",

@@ -8,8 +8,9 @@ One step, for a cohort of K members (generator G_i, discriminator D_i each):
    member i's fakes); in `confidence` modes the KL goes to a fixed Bernoulli(0.5) instead
    (the control). By default all discriminators are scored before any is updated
    (simultaneous, members symmetric); update_order: sequential follows DML's algorithm;
-3. every generator minimises SRGAN's content loss (MSE of VGG19 features scaled by
-   1/12.75) + adv_weight * -log D_i(SR_i).
+3. every generator minimises its content loss + adv_weight * -log D_i(SR_i); the content
+   loss is SRGAN's (MSE of VGG19 features scaled by 1/12.75, ``content_loss: vgg``),
+   SRGAN-MSE's pixel MSE on [-1, 1] images (``pixel_mse``) or pixel L1 (``l1``).
 The three modes share seeds and data order, so independent/ml/ml_soft differ only in the
 distillation term.
 """
@@ -31,7 +32,7 @@ from srdistill.losses.mutual import (
     discriminator_loss,
     mutual_loss,
 )
-from srdistill.losses.perceptual import content_loss
+from srdistill.losses.perceptual import content_loss, pixel_mse_loss
 from srdistill.models import Discriminator, MultiExitSRResNet, SRResNet
 from srdistill.models.vgg import STAND_IN_NOTE, build_vgg19_features
 
@@ -78,11 +79,21 @@ class MutualGANMethod(Method):
             self.networks[f"discriminator_{i}"] = d
             self.add_optimizer(f"generator_{i}", g.parameters())
             self.add_optimizer(f"discriminator_{i}", d.parameters(), mc.disc_lr)
-        vgg, self.real_vgg = build_vgg19_features(mc.content_layer, mc.vgg_weights)
-        self.vgg = vgg.to(ctx.device)
+        self.vgg, self.real_vgg = None, True
+        if mc.content_loss == "vgg":  # the pixel losses need no feature network
+            vgg, self.real_vgg = build_vgg19_features(mc.content_layer, mc.vgg_weights)
+            self.vgg = vgg.to(ctx.device)
 
     def notes(self) -> list[str]:
         return [] if self.real_vgg else [STAND_IN_NOTE]
+
+    def _content(self, sr: torch.Tensor, hr: torch.Tensor, hr_features: torch.Tensor | None):  # noqa: ANN202
+        mc = self.options
+        if mc.content_loss == "pixel_mse":
+            return pixel_mse_loss(sr, hr)
+        if mc.content_loss == "l1":
+            return F.l1_loss(sr.float(), hr.float())
+        return content_loss(self.vgg(sr), hr_features, mc.content_scale)
 
     @property
     def temperature(self) -> float:
@@ -168,13 +179,15 @@ class MutualGANMethod(Method):
         out: dict[str, torch.Tensor] = {}
         d_losses = self._update_discriminators(hr, [sr.detach() for sr in srs], out)
         # Generators: content + adversarial against their own (just updated) discriminator.
-        with torch.no_grad(), self.ctx.autocast():
-            hr_features = self.vgg(hr)
+        hr_features = None
+        if self.vgg is not None:
+            with torch.no_grad(), self.ctx.autocast():
+                hr_features = self.vgg(hr)
         total = torch.zeros((), device=lr.device)
         for i, (g, d, sr) in enumerate(zip(self.generators, self.discriminators, srs, strict=True)):
             d.requires_grad_(False)
             with self.ctx.autocast():
-                content = content_loss(self.vgg(sr), hr_features, mc.content_scale)
+                content = self._content(sr, hr, hr_features)
                 adv = adversarial_loss(d(sr))
             loss = content + mc.adv_weight * adv
             self.step_optimizer(f"generator_{i}", loss, g.parameters())

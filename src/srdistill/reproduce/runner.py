@@ -50,11 +50,25 @@ def run_config(
 ) -> RunConfig:
     """The resolved config of one seed's run of ``config`` inside ``runs_dir``."""
     name = name or Path(config).stem
-    return load_config(
+    cfg = load_config(
         config_dir / config,
         preset,
         [*(overrides or []), f"seed={seed}", f"name={name}_seed{seed}", f"output_dir={runs_dir}"],
     )
+    refuse_stand_in(cfg)
+    return cfg
+
+
+def refuse_stand_in(cfg: RunConfig) -> None:
+    """A table or study never compares GANs trained against the random stand-in VGG: its
+    content term carries no information, so the generators collapse."""
+    m = cfg.mutual
+    if cfg.method == "mutual_gan" and m.content_loss == "vgg" and m.vgg_weights == "random":
+        raise ConfigError(
+            f"{cfg.name}: reproduce tables and studies refuse the stand-in VGG "
+            "(mutual.vgg_weights=random); use -o mutual.content_loss=pixel_mse (SRGAN-MSE) "
+            "or give the ImageNet VGG19 file (srdistill weights vgg19)"
+        )
 
 
 # Keys that say where and how a run is executed, not what it computes (those a resume may

@@ -30,59 +30,70 @@ call rebuilds the tables from them and trains only what is missing.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import logging
 import math
 import statistics
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from srdistill.config import RunConfig
 from srdistill.data.catalog import TEST_SETS
-from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import atomic_write_bytes
 from srdistill.deploy.loading import load_sr_model
-from srdistill.engine.checkpoint import CheckpointManager
-from srdistill.engine.lock import RunLock, RunLocked
-from srdistill.engine.logging import read_metrics
-from srdistill.errors import ConfigError, DataError
-from srdistill.eval.evaluate import bicubic_upscaler, evaluate
+from srdistill.eval.evaluate import evaluate
 from srdistill.eval.figures import line_plot
-from srdistill.reproduce.runner import (
-    CONFIG_DIR,
-    check_reusable,
-    copy_records,
-    is_complete,
-    run_config,
-    train_unless_finished,
-    training_seconds,
+from srdistill.reproduce.runner import CONFIG_DIR
+from srdistill.reproduce.study import (
+    TEACHER_WEIGHTS,
+    Arm,
+    Contrast,
+    Study,
+    StudySpec,
+    available_sets,
+    bicubic_scores,
+    committed_teacher,
+    device_lines,
+    file_sha256,
+    image_contrast,
+    mean_std,
+    mixes_teachers,
+    paired_contrast,
+    read_curves,
+    run_devices,
+    seed_spread,
+    select_jobs,
+    set_means,
+    t_quantile,
+    weights_fingerprint,
 )
+from srdistill.reproduce.study import teacher_mismatches as _teacher_mismatches
+from srdistill.reproduce.study import teacher_records as _teacher_records
+
+__all__ = [
+    "ARMS",
+    "TEACHER_WEIGHTS",
+    "mixes_teachers",
+    "Arm",
+    "Contrast",
+    "STUDY_A",
+    "committed_teacher",
+    "file_sha256",
+    "image_contrast",
+    "jobs",
+    "paired_contrast",
+    "read_curves",
+    "run_devices",
+    "seed_spread",
+    "study_a",
+    "t_quantile",
+    "teacher_records",
+    "weights_fingerprint",
+]
 
 log = logging.getLogger(__name__)
 SCALE = 4
 TEACHER_RUN = "teacher_seed0"  # one teacher for every seed (the CPU budget allows one)
-# A teacher's final weights, committed beside its record (about 1.6 MB at the study preset),
-# so a later session uses that teacher instead of training another.
-TEACHER_WEIGHTS = "model.safetensors"
 MIN_TEACHER_GAIN_DB = 0.2  # the precondition, on BSD100
-
-
-@dataclass(frozen=True)
-class Arm:
-    name: str
-    config: str
-    overrides: tuple[str, ...] = ()
-    networks: tuple[tuple[str, int | None], ...] = (("student", None),)  # (label, exit)
-    uses_teacher: tuple[str, ...] = ()  # config keys that receive the teacher's weights
-    seeds: int = 3  # at most this many seeds
-    # Train for the sum of these arms' steps (a compute control), cosine over all of them.
-    steps_of: tuple[str, ...] = ()
-    # Train for as many steps as make this arm's FLOPs equal these arms' (a compute control).
-    flops_of: tuple[str, ...] = ()
 
 
 _EXITS = (("exit4", 4), ("center16", 16))
@@ -174,386 +185,55 @@ ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def jobs(seeds: int) -> list[tuple[Arm, int]]:
-    """(arm, seed) in training order: the teacher, then the multi-seed arms seed by seed
-    (a partial study is then a complete one with fewer seeds), then single-seed arms."""
-    order = [(a, s) for a in ARMS for s in range(min(seeds, a.seeds))]
-    return sorted(order, key=lambda j: (j[0].name != "teacher", j[0].seeds == 1, j[1]))
-
-
-def run_name(arm: Arm, seed: int) -> str:
-    return TEACHER_RUN if arm.name == "teacher" else f"{arm.name}_seed{seed}"
-
-
-def evaluate_run(arm: Arm, run_dir: Path, sets: Sequence[str], teacher: Path | None = None) -> dict:
-    """Per-image PSNR/SSIM of each of the arm's networks on every set, plus its cost.
-    ``teacher`` (run folder or weights file) is fingerprinted for arms that use one."""
-    loaded = load_sr_model(run_dir, scale=SCALE)
+def evaluate_run(spec: StudySpec, arm: Arm, run_dir: Path, sets: Sequence[str]) -> dict:
+    """Per-image PSNR/SSIM of each of the arm's networks on every set."""
+    loaded = load_sr_model(run_dir, scale=spec.scale)
     networks: dict[str, dict[str, list[dict]]] = {}
     for label, exit_block in arm.networks:
         net = loaded.at_exit(exit_block).network
-        result = evaluate(net, sets, SCALE, model_name=label)
+        result = evaluate(net, sets, spec.scale, model_name=label)
         per_set: dict[str, list[dict]] = {}
         for row in result.rows:
             per_set.setdefault(row["set"], []).append(
                 {"image": row["image"], "psnr": row["psnr"], "ssim": row["ssim"]}
             )
         networks[label] = per_set
-    status = json.loads((run_dir / "status.json").read_text())
-    record = {
-        "arm": arm.name,
-        "run": run_dir.name,
-        "step": status.get("step"),
-        "train_seconds": training_seconds(run_dir),
-        "networks": networks,
-    }
-    if arm.name == TEACHER_ARM.name:
-        record["weights_sha256"] = weights_fingerprint(run_dir)
-    elif arm.uses_teacher and teacher is not None:
-        record["teacher_weights_sha256"] = weights_fingerprint(teacher)
-    return record
+    return {"networks": networks}
 
 
-def weights_fingerprint(source: Path) -> str | None:
-    """SHA-256 over a run's final weight files (names and bytes, sorted), or over one
-    weights file (its name and bytes): which teacher an arm learnt from, since a teacher
-    retrained on another machine differs. A plain run's checkpoint holds one
-    ``model.safetensors``, so the run and that file copied out have the same fingerprint."""
-    source = Path(source)
-    if source.is_file():
-        files = [source]
-    else:
-        latest = CheckpointManager(source).latest()
-        if latest is None:
-            return None
-        files = sorted(latest.glob("*.safetensors"))
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+STUDY_A = StudySpec(
+    name="study_a",
+    scale=SCALE,
+    arms=ARMS,
+    teacher=TEACHER_ARM.name,
+    teacher_run=TEACHER_RUN,
+    evaluator=evaluate_run,
+)
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def jobs(seeds: int) -> list[tuple[Arm, int]]:
+    return STUDY_A.jobs(seeds)
 
 
-def committed_teacher(records: Path | None) -> Path | None:
-    """A committed teacher weights file that matches its record (fingerprint and SHA-256),
-    newest record first; None when there is none."""
-    if records is None:
-        return None
-    for folder in sorted((Path(records) / "runs").glob(f"{TEACHER_RUN}*"), reverse=True):
-        weights, record = folder / TEACHER_WEIGHTS, folder / "eval.json"
-        if not (weights.is_file() and record.is_file()):
-            continue
-        meta = json.loads(record.read_text())
-        if meta.get("weights_sha256") == weights_fingerprint(weights) and meta.get(
-            "model_sha256"
-        ) == file_sha256(weights):
-            return weights
-        log.warning("%s does not match its record's SHA-256: not used", weights)
-    return None
+def run_name(arm: Arm, seed: int) -> str:
+    return STUDY_A.run_name(arm, seed)
 
 
-def teacher_records(records: Path | None, runs_dir: Path) -> dict[str, dict]:
-    """Every teacher the study has a record of (the main one and retrained replicates),
-    keyed by weights fingerprint."""
-    folders = [Path(runs_dir)] + ([Path(records) / "runs"] if records else [])
-    found: dict[str, dict] = {}
-    for base in reversed(folders):  # committed records take precedence
-        for folder in sorted(base.glob(f"{TEACHER_RUN}*")):
-            path = folder / "eval.json"
-            if path.is_file():
-                rec = json.loads(path.read_text())
-                rec["devices"], rec["folder"] = run_devices(folder), str(folder)
-                found.setdefault(rec.get("weights_sha256") or folder.name, rec)
-    return found
-
-
-def teachers_of(results: dict, arm: str) -> set[str]:
-    """Fingerprints of the teachers an arm's records learnt from."""
-    return {
-        r["teacher_weights_sha256"]
-        for (a, _), r in results.items()
-        if a == arm and r.get("teacher_weights_sha256")
-    }
-
-
-def mixes_teachers(results: dict, a: str, b: str) -> bool:
-    """Whether two arms that both use a teacher learnt from different ones."""
-    ta, tb = teachers_of(results, a), teachers_of(results, b)
-    return bool(ta and tb and ta != tb)
+def _Study(*args, **kwargs) -> Study:  # noqa: ANN002, ANN003, N802
+    """Study A's runner (the name the GPU lease script uses)."""
+    return Study(STUDY_A, *args, **kwargs)
 
 
 def teacher_mismatches(results: dict) -> list[str]:
-    """Runs whose recorded teacher differs from the teacher record's weights."""
-    teacher = results.get((TEACHER_ARM.name, 0), {}).get("weights_sha256")
-    if not teacher:
-        return []
-    return sorted(
-        r.get("run", f"{a}_seed{s}")
-        for (a, s), r in results.items()
-        if r.get("teacher_weights_sha256") not in (None, teacher)
-    )
+    return _teacher_mismatches(results, TEACHER_ARM.name)
 
 
-def _record_dir(records: Path, name: str) -> Path:
-    return records / "runs" / name
-
-
-def _folders(records: Path | None, runs_dir: Path, name: str) -> list[Path]:
-    """Where a run's records may be, in order of precedence: the committed record first."""
-    return ([_record_dir(records, name)] if records else []) + [runs_dir / name]
-
-
-def read_curves(records: Path | None, runs_dir: Path, names: Sequence[str]) -> dict[str, list]:
-    """Each run's metrics rows, from the same folder its evaluation is read from."""
-    curves = {}
-    for name in names:
-        found = [f for f in _folders(records, runs_dir, name) if (f / "metrics.jsonl").is_file()]
-        if found:
-            curves[name] = read_metrics(found[0])
-    return curves
-
-
-def load_record(records: Path | None, runs_dir: Path, name: str) -> dict | None:
-    for folder in _folders(records, runs_dir, name):
-        path = folder / "eval.json"
-        if path.is_file():
-            record = json.loads(path.read_text())
-            if (folder / "metrics.jsonl").is_file():  # one definition of cost for all records
-                record["train_seconds"] = training_seconds(folder)
-            record["devices"], record["folder"] = run_devices(folder), str(folder)
-            return record
-    return None
-
-
-def run_devices(folder: Path) -> list[tuple[str, int]]:
-    """(device, first step) of each training session of a run, from its run.json: a run
-    resumed on another machine (e.g. begun on a GPU lease) shows where each part ran."""
-    path = Path(folder) / "run.json"
-    if not path.is_file():
-        return []
-    sessions = json.loads(path.read_text()).get("sessions") or []
-    out: list[tuple[str, int]] = []
-    for sess in sessions:
-        device = str(sess.get("environment", {}).get("device", "?"))
-        if not out or out[-1][0] != device:
-            out.append((device, int(sess.get("started_at_step", 0))))
-    return out
+def teacher_records(records: Path | None, runs_dir: Path) -> dict[str, dict]:
+    return _teacher_records(records, runs_dir, TEACHER_RUN)
 
 
 def _device_lines(results: dict) -> list[str]:
-    """Runs grouped by where they trained; costs are comparable only within one group."""
-    groups: dict[str, list[str]] = {}
-    for (arm, seed), rec in sorted(
-        results.items(), key=lambda kv: (_arm_index(kv[0][0]), kv[0][1])
-    ):
-        devices = rec.get("devices") or []
-        if not devices:
-            continue
-        label = ", then ".join(
-            d if i == 0 else f"{d} from step {step}" for i, (d, step) in enumerate(devices)
-        )
-        groups.setdefault(label, []).append(rec.get("run", f"{arm}_seed{seed}"))
-    if len(groups) <= 1:
-        return []
-    lines = ["", "## Where each run trained", ""]
-    lines += [f"- {label}: {', '.join(runs)}" for label, runs in groups.items()]
-    lines += [
-        "",
-        "Runs that changed device continue with their optimizer state, schedule and data "
-        "order; only float rounding differs. Their seconds below mix devices: compare costs "
-        "only between runs of one group.",
-    ]
-    return lines
-
-
-class _Study:
-    """Trains, evaluates and records the study's runs; shared safely between processes.
-
-    Every run is trained under its run folder's lock, so several ``reproduce study-a``
-    processes (one per core or per GPU) can work on one study: each takes the next run
-    that no other process holds, and waits only when nothing else is left.
-    """
-
-    def __init__(
-        self,
-        preset: str,
-        runs_dir: Path,
-        records: Path | None,
-        sets: list[str],
-        overrides: list[str],
-        config_dir: Path,
-    ) -> None:
-        self.preset, self.runs_dir, self.records = preset, runs_dir, records
-        self.sets, self.overrides, self.config_dir = sets, overrides, config_dir
-        self.teacher_dir = runs_dir / TEACHER_RUN
-        self._step_flops: dict[str, int] = {}
-        self._committed: tuple[Path | None] | None = None
-
-    def config(
-        self, arm: Arm, seed: int, teacher: Path | None = None, own_steps: bool = False
-    ) -> RunConfig:
-        """The arm's resolved config; ``teacher`` replaces where the teacher is read from;
-        ``own_steps`` keeps the config's steps (no compute matching)."""
-        source = teacher or self.teacher_source()
-        sources = [f"{key}={source}" for key in arm.uses_teacher]
-        steps = []
-        if arm.steps_of and not own_steps:
-            total = sum(self.config(ARM_BY_NAME[n], seed).train.steps for n in arm.steps_of)
-            steps = [f"train.steps={total}"]
-        if arm.flops_of and not own_steps:
-            budget = sum(
-                self.step_flops(ARM_BY_NAME[n]) * self.config(ARM_BY_NAME[n], seed).train.steps
-                for n in arm.flops_of
-            )
-            steps = [f"train.steps={math.ceil(budget / self.step_flops(arm))}"]
-        return run_config(
-            arm.config,
-            self.preset,
-            seed,
-            self.runs_dir,
-            [*self.overrides, *arm.overrides, *sources, *steps],
-            name=arm.name,
-            config_dir=self.config_dir,
-        )
-
-    def step_flops(self, arm: Arm) -> int:
-        """FLOPs of one training step of the arm (forward + backward, a frozen teacher's
-        forward included), counted on the arm's config with a stand-in teacher of the
-        teacher's architecture: the count depends on shapes only, not on weights."""
-        if arm.name not in self._step_flops:
-            self._step_flops[arm.name] = self._count_step_flops(arm)
-        return self._step_flops[arm.name]
-
-    def _count_step_flops(self, arm: Arm) -> int:
-        from tempfile import TemporaryDirectory
-
-        from srdistill.engine.checkpoint import save_module
-        from srdistill.engine.flops import train_step_flops
-        from srdistill.methods import METHODS
-        from srdistill.models import SRResNet
-
-        with TemporaryDirectory() as tmp:
-            stand_in = None
-            if arm.uses_teacher:
-                t = self.config(TEACHER_ARM, 0, teacher=Path(tmp) / "none")
-                stand_in = Path(tmp) / TEACHER_WEIGHTS
-                model = t.model
-                save_module(
-                    SRResNet(t.scale, model.num_blocks, model.num_features, model.bicubic_skip),
-                    stand_in,
-                )
-            cfg = self.config(arm, 0, teacher=stand_in, own_steps=True)
-            return train_step_flops(cfg, METHODS[cfg.method])
-
-    def teacher_source(self) -> Path:
-        """Where arms read the teacher from: its run folder when it is trained here, else
-        the committed weights file, else the run folder (to be trained)."""
-        if is_complete(self.teacher_dir):
-            return self.teacher_dir
-        return self.committed_teacher() or self.teacher_dir
-
-    def committed_teacher(self) -> Path | None:
-        """``committed_teacher(records)``, hashed once per study: every arm's config asks
-        for it, and the committed file does not change while the study runs."""
-        if self._committed is None:
-            self._committed = (committed_teacher(self.records),)
-        return self._committed[0]
-
-    def train_and_record(self, arm: Arm, seed: int) -> dict:
-        """Train (or resume) one run, evaluate its final iterate, and record it."""
-        run_dir = train_unless_finished(self.config(arm, seed))
-        with RunLock(run_dir):  # one process evaluates it; the others move on (RunLocked)
-            if (run_dir / "eval.json").is_file():  # evaluated meanwhile by another process
-                record = json.loads((run_dir / "eval.json").read_text())
-                return {**record, "devices": run_devices(run_dir)}
-            record = evaluate_run(arm, run_dir, self.sets, self.teacher_source())
-            record["seed"] = seed
-            atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
-        if self.records:
-            copy_records(run_dir, _record_dir(self.records, run_name(arm, seed)), ("eval.json",))
-        return {**record, "devices": run_devices(run_dir)}
-
-    def ensure_teacher(self) -> None:
-        """A teacher's weights must be here for a warm or KD arm: the committed ones, or
-        the teacher trained here. Without either it is trained (its config is the study's).
-        A teacher trained here is recorded with its weights; when a record of another
-        teacher exists (trained on another machine), it is kept and the new one is recorded
-        beside it as ``teacher_seed0_<fingerprint>``, so every arm's record still names the
-        teacher it learnt from and the tables can show each teacher's scores."""
-        if not is_complete(self.teacher_dir):
-            if self.committed_teacher() is not None:
-                return
-            log.info("no teacher weights here or committed: training it (%s)", self.teacher_dir)
-            train_unless_finished(self.config(TEACHER_ARM, 0))
-        self.record_teacher()
-
-    def record_teacher(self) -> None:
-        """Record the teacher trained here, with its weights, unless a record of it (same
-        fingerprint) with its weights exists already."""
-        fingerprint = weights_fingerprint(self.teacher_dir)
-        known = teacher_records(self.records, self.runs_dir)
-        if fingerprint in known:
-            dest = Path(known[fingerprint]["folder"])
-            committed = dest / TEACHER_WEIGHTS
-            if dest == self.teacher_dir or (
-                committed.is_file()
-                and known[fingerprint].get("model_sha256") == file_sha256(committed)
-            ):
-                return
-        else:
-            name = TEACHER_RUN if not known else f"{TEACHER_RUN}_{fingerprint[:12]}"
-            dest = _record_dir(self.records, name) if self.records else self.runs_dir / name
-        with RunLock(self.teacher_dir):
-            path = dest / "eval.json"
-            record = json.loads(path.read_text()) if path.is_file() else None
-            if record is None:
-                record = evaluate_run(TEACHER_ARM, self.teacher_dir, self.sets)
-                record["seed"] = 0
-            weights = CheckpointManager(self.teacher_dir).latest() / TEACHER_WEIGHTS
-            record["model_sha256"] = file_sha256(weights)
-            if dest != self.teacher_dir:
-                copy_records(self.teacher_dir, dest)
-                atomic_write_bytes(dest / TEACHER_WEIGHTS, weights.read_bytes())
-            atomic_write_bytes(path, json.dumps(record, indent=1).encode())
-        log.info("teacher %s recorded in %s", fingerprint[:12], dest)
-
-    def run_all(
-        self, todo: list[tuple[Arm, int]], train_missing: bool, wait_seconds: float
-    ) -> dict[tuple[str, int], dict]:
-        results: dict[tuple[str, int], dict] = {}
-        pending = list(todo)
-        while pending:
-            held_elsewhere = []
-            for arm, seed in pending:
-                name = run_name(arm, seed)
-                record = load_record(self.records, self.runs_dir, name)
-                if record is None and train_missing:
-                    try:
-                        if arm.uses_teacher or arm is TEACHER_ARM:
-                            self.ensure_teacher()
-                        if arm is TEACHER_ARM:
-                            record = load_record(self.records, self.runs_dir, name)
-                        else:
-                            record = self.train_and_record(arm, seed)
-                    except RunLocked as err:
-                        log.info("%s: another process holds it (%s); later", name, err)
-                        held_elsewhere.append((arm, seed))
-                        continue
-                if record is not None:
-                    # A record is this arm's only if it was trained with the settings
-                    # asked for now (a smoke test's records never pass for the real run).
-                    check_reusable(
-                        Path(record.get("folder") or self.runs_dir / name), self.config(arm, seed)
-                    )
-                    results[(arm.name, seed)] = record
-            if held_elsewhere and wait_seconds > 0:
-                time.sleep(wait_seconds)  # the others' runs are all that is left
-            pending = held_elsewhere if wait_seconds > 0 else []
-        return results
+    return device_lines(results, _arm_index)
 
 
 def study_a(
@@ -575,29 +255,13 @@ def study_a(
     ``wait_seconds`` between looks at runs another process holds (0: skip them). ``arms``
     restricts the work to those arms (the tables then show only what has records)."""
     runs_dir = Path(runs_dir) / preset
-    sets = list(sets or TEST_SETS)
-    present = []
-    for s in sets:
-        try:
-            load_benchmark(s, SCALE)
-            present.append(s)
-        except DataError:
-            log.warning("test set %s not available here: left out", s)
-    if not present:
-        raise DataError(f"none of the test sets {', '.join(sets)} is available here")
+    present = available_sets(list(sets or TEST_SETS), SCALE)
     out = Path(records) if records else runs_dir
-    study = _Study(preset, runs_dir, records, present, list(overrides), config_dir)
-    todo = jobs(seeds)
-    if arms:
-        unknown = sorted(set(arms) - {a.name for a in ARMS})
-        if unknown:
-            raise ConfigError(
-                f"unknown study arm {unknown[0]!r}; the arms are " + ", ".join(a.name for a in ARMS)
-            )
-        todo = [(a, s) for a, s in todo if a.name in arms]
+    study = Study(STUDY_A, preset, runs_dir, records, present, list(overrides), config_dir)
+    todo = select_jobs(STUDY_A, seeds, arms)
     results = study.run_all(todo, train_missing, wait_seconds)
-    add_train_flops(study, results, out)
-    bicubic = bicubic_scores(out, present)
+    study.add_train_flops(results, out)
+    bicubic = bicubic_scores(out, present, SCALE)
     curves = read_curves(records, runs_dir, sorted({run_name(a, s) for a, s in jobs(seeds)}))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "results.csv", results_csv(results).encode())
@@ -618,54 +282,6 @@ def study_a(
     )
     atomic_write_bytes(out / "results.md", md.encode())
     return out / "results.md"
-
-
-def add_train_flops(study: _Study, results: dict, out: Path) -> None:
-    """Give every record its training FLOPs (one step's count x the steps it trained).
-    Step counts are kept in ``out/flops.json`` (recounted when an arm's networks or batch
-    shape change) and written into each record's run.json when it lacks them."""
-    path = Path(out) / "flops.json"
-    cache = json.loads(path.read_text()) if path.is_file() else {}
-    changed = False
-    for (arm_name, seed), rec in sorted(results.items()):
-        arm = ARM_BY_NAME[arm_name]
-        cfg = study.config(arm, seed)
-        key = (
-            f"{cfg.method}|{cfg.model.arch}|{cfg.model.num_blocks}x{cfg.model.num_features}"
-            f"|batch {cfg.train.batch_size}|patch {cfg.data.patch_size}|x{cfg.scale}"
-        )
-        if cache.get(arm_name, {}).get("config") != key:
-            cache[arm_name] = {"config": key, "per_step": study.step_flops(arm)}
-            changed = True
-        per_step = cache[arm_name]["per_step"]
-        rec["train_flops"] = per_step * int(rec.get("step") or 0)
-        entry = {"per_step": per_step, "steps": rec.get("step"), "total": rec["train_flops"]}
-        for folder in _folders(study.records, study.runs_dir, rec.get("run", run_name(arm, seed))):
-            run_json = folder / "run.json"
-            if run_json.is_file():
-                info = json.loads(run_json.read_text())
-                if info.get("train_flops") != entry:
-                    info["train_flops"] = entry
-                    atomic_write_bytes(run_json, (json.dumps(info, indent=2) + "\n").encode())
-                break
-    if changed:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, json.dumps(cache, indent=1, sort_keys=True).encode())
-
-
-def bicubic_scores(out: Path, sets: list[str]) -> dict:
-    """Bicubic's mean PSNR/SSIM per set: deterministic, so computed once and kept in
-    ``out/bicubic.json`` (recomputed when a set is missing from it)."""
-    path = Path(out) / "bicubic.json"
-    names = [Path(s).name for s in sets]  # a set given by its folder is named by it
-    if path.is_file():
-        cached = json.loads(path.read_text())
-        if all(n in cached for n in names):
-            return {n: cached[n] for n in names}
-    summary = evaluate(bicubic_upscaler(SCALE), sets, SCALE, model_name="bicubic").summary()
-    Path(out).mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, json.dumps(summary, indent=1).encode())
-    return summary
 
 
 def results_csv(results: dict[tuple[str, int], dict]) -> str:
@@ -695,91 +311,6 @@ def results_csv(results: dict[tuple[str, int], dict]) -> str:
 
 def _arm_index(name: str) -> int:
     return [a.name for a in ARMS].index(name)
-
-
-def set_means(results: dict, arm: str, network: str, set_name: str, metric: str = "psnr") -> dict:
-    """seed -> mean of ``metric`` over the set's images."""
-    out = {}
-    for (a, seed), rec in results.items():
-        rows = rec["networks"].get(network, {}).get(set_name) if a == arm else None
-        if rows:
-            out[seed] = statistics.fmean(r[metric] for r in rows)
-    return out
-
-
-@dataclass
-class Contrast:
-    mean: float
-    low: float
-    high: float
-    seeds: int
-    win_rate: float  # share of (image, seed) pairs where A beats B; ties count half
-    images: int
-
-
-def _image_diffs(
-    results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str, seed: int
-) -> list[float]:
-    """Per-image PSNR A - B on one seed, over the images both runs scored (empty if none)."""
-    rows_a = results.get((a, seed), {}).get("networks", {}).get(net_a, {}).get(set_name) or []
-    rows_b = results.get((b, seed), {}).get("networks", {}).get(net_b, {}).get(set_name) or []
-    psnr_b = {r["image"]: r["psnr"] for r in rows_b}
-    return [r["psnr"] - psnr_b[r["image"]] for r in rows_a if r["image"] in psnr_b]
-
-
-def _t95_half_width(values: Sequence[float]) -> float:
-    """Half-width of the two-sided 95% t-interval of the mean (nan under 2 values)."""
-    if len(values) < 2:
-        return math.nan
-    return t_quantile(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-
-
-def t_quantile(df: int, confidence: float = 0.95) -> float:
-    """Two-sided Student-t quantile for ``df`` degrees of freedom (exact, for every df)."""
-    from scipy.stats import t
-
-    return float(t.ppf(0.5 + confidence / 2, df))
-
-
-def _wins(diffs: Sequence[float]) -> float:
-    """How many differences favour A; ties count half."""
-    return sum(1.0 if d > 0 else 0.5 if d == 0 else 0.0 for d in diffs)
-
-
-def paired_contrast(results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str):  # noqa: ANN201
-    """A - B per seed on one set: mean, 95% t-interval over seeds, per-image win rate."""
-    per_seed = [
-        d
-        for (arm, s) in sorted(results)
-        if arm == a and (d := _image_diffs(results, a, net_a, b, net_b, set_name, s))
-    ]
-    if not per_seed:
-        return None
-    diffs = [statistics.fmean(d) for d in per_seed]
-    pairs = sum(len(d) for d in per_seed)
-    mean, half = statistics.fmean(diffs), _t95_half_width(diffs)
-    wins = sum(_wins(d) for d in per_seed)
-    return Contrast(mean, mean - half, mean + half, len(diffs), wins / pairs, pairs // len(diffs))
-
-
-def image_contrast(
-    results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str, seed: int = 0
-) -> Contrast | None:
-    """A - B on one seed: mean over images, 95% t-interval over the set's images and win
-    rate. The interval covers image-to-image variation only, not seed-to-seed variation."""
-    diffs = _image_diffs(results, a, net_a, b, net_b, set_name, seed)
-    if not diffs:
-        return None
-    mean, half = statistics.fmean(diffs), _t95_half_width(diffs)
-    return Contrast(mean, mean - half, mean + half, 1, _wins(diffs) / len(diffs), len(diffs))
-
-
-def seed_spread(results: dict, a: str, net_a: str, b: str, net_b: str, set_name: str) -> float:
-    """Standard deviation over seeds of the per-seed difference A - B (nan under 2 seeds)."""
-    means_a = set_means(results, a, net_a, set_name)
-    means_b = set_means(results, b, net_b, set_name)
-    diffs = [means_a[s] - means_b[s] for s in sorted(means_a) if s in means_b]
-    return statistics.stdev(diffs) if len(diffs) > 1 else math.nan
 
 
 def _ablation_lines(results: dict, sets: list[str]) -> list[str]:
@@ -838,12 +369,7 @@ def _sets_in(results: dict) -> list[str]:
     return sorted(names, key=lambda s: order.index(s) if s in order else len(order))
 
 
-def _mean_std(values: Sequence[float]) -> str:
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.3f} (1 seed)"
-    return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
+_mean_std = mean_std
 
 
 def precondition(results: dict) -> tuple[float, bool] | None:

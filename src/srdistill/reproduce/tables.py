@@ -178,6 +178,12 @@ def reproduce(
             missing.append(s)
     if not present:
         raise DataError(f"none of the test sets {', '.join(sets)} is available here")
+    # Every run's config resolves before anything trains: a refused override (the stand-in
+    # VGG in a table, a typo) stops here in one line instead of after the pretraining.
+    for col in table.columns:
+        for config in filter(None, (col.needs, col.config)):
+            extra = ["mutual.init_from=pending"] if config == col.config and col.needs else []
+            run_config(config, preset, 0, runs_dir, [*overrides, *extra], None, config_dir)
     # cells[(set, column, metric)] -> values over seeds (and members)
     cells: dict[tuple[str, str, str], Cell] = {}
     run_dirs: dict[str, list[Path]] = {c.label: [] for c in table.columns}
@@ -272,10 +278,17 @@ def _cohort_settings(run_dirs: dict[str, list[Path]]) -> str:
             if cfg.get("method") != "mutual_gan":
                 continue
             m = cfg.get("mutual", {})
-            scale = m.get("content_scale")
+            scale, content = m.get("content_scale"), m.get("content_loss", "vgg")
+            content_text = {
+                "pixel_mse": "content loss pixel MSE on [-1, 1] (SRGAN-MSE)",
+                "l1": "content loss pixel L1",
+            }.get(content, "content loss VGG19 " + str(m.get("content_layer", "relu5_4")))
+            if content == "vgg":
+                content_text += ", content scale " + (
+                    f"1/{1 / scale:.2f}" if scale else "1 (unscaled)"
+                )
             seen.add(
-                f"peer_images {m.get('peer_images', 'same')}, content scale "
-                + (f"1/{1 / scale:.2f}" if scale else "1 (unscaled)")
+                f"peer_images {m.get('peer_images', 'same')}, {content_text}"
                 + f", {m.get('update_order', 'simultaneous')} discriminator updates"
             )
     return "; ".join(sorted(seen))
