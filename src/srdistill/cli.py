@@ -285,24 +285,30 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from srdistill.reproduce import reproduce
 
     sets = _parse_sets(args.sets) if args.sets else None
-    if args.table == "study-a":
-        from srdistill.reproduce.study_a import study_a
-
-        path = study_a(
+    if args.table in ("study-a", "study-b"):
+        if args.table == "study-a":
+            from srdistill.reproduce.study_a import study_a as run_study
+        else:
+            from srdistill.reproduce.study_b import study_b as run_study
+        folder = args.table.replace("-", "_")
+        records = f"docs/results/{folder}" if args.records is None else args.records
+        path = run_study(
             args.preset or "study",
             args.seeds,
-            Path(args.out or "runs/study_a"),
-            Path(args.records) if args.records else None,
+            Path(args.out or f"runs/{folder}"),
+            Path(records) if records else None,
             sets,
             args.override,
             train_missing=not args.no_train,
             arms=[a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None,
         )
         print(path.read_text())
-        print(f"wrote {path}, {path.with_name('results.csv')} and the validation plot")
+        print(f"wrote {path}, {path.with_name('results.csv')} and the figures")
         return 0
     if args.preset == "study":
-        raise ConfigError("--preset study belongs to study-a; the paper tables take quick or paper")
+        raise ConfigError(
+            "--preset study belongs to study-a and study-b; the paper tables take quick or paper"
+        )
     path = reproduce(
         args.table,
         args.preset or "quick",
@@ -521,27 +527,31 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("reproduce", help="run and tabulate a paper table or a study")
-    r.add_argument("table", choices=["paper-a-1", "paper-a-2", "paper-b-1", "paper-b-2", "study-a"])
+    r.add_argument(
+        "table",
+        choices=["paper-a-1", "paper-a-2", "paper-b-1", "paper-b-2", "study-a", "study-b"],
+    )
     r.add_argument(
         "--preset",
         choices=["quick", "paper", "study"],
-        help="quick (default for tables) | paper | study (default for study-a)",
+        help="quick (default for tables) | paper | study (default for the studies)",
     )
     r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; mean and spread")
     r.add_argument(
-        "--out", help="folder for runs (tables: reproduce/, tables too; study-a: runs/study_a)"
+        "--out",
+        help="folder for runs (tables: reproduce/, tables too; study-a/-b: runs/study_a|b)",
     )
     r.add_argument(
         "--records",
-        default="docs/results/study_a",
-        help="study-a: folder of committed run records and the tables (empty: keep in --out)",
+        help="studies: folder of committed run records and the tables (default "
+        "docs/results/study_a|b; empty: keep in --out)",
     )
     r.add_argument(
-        "--no-train", action="store_true", help="study-a: tabulate the records there are"
+        "--no-train", action="store_true", help="studies: tabulate the records there are"
     )
     r.add_argument(
         "--arms",
-        help="study-a: comma-separated arms to train (default: all). Several study-a "
+        help="studies: comma-separated arms to train (default: all). Several study "
         "processes may share one --out: each takes the next run no other process holds",
     )
     r.add_argument("--sets", help="comma-separated test sets (default: the four standard)")

@@ -38,7 +38,7 @@ def test_plan_holds_every_run_of_the_study_and_of_paper_b(tmp_path):
         tmp_path / "reproduce" / "runs" / "quick" / "pretrain_srresnet32_x4_seed2"
     )
     assert ml.needs == ["tables/pretrain_srresnet32_x4_seed2"]
-    assert ml.cfg.mutual.vgg_weights == "random"
+    assert ml.cfg.mutual.content_loss == "pixel_mse" and ml.cfg.mutual.vgg_weights is None
     assert {n for n in names if n.startswith("tables/x2_")} == {
         f"tables/x2_{m}_seed0" for m in ("independent", "ml", "ml_soft", "confidence")
     }

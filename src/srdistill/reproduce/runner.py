@@ -132,10 +132,13 @@ def training_seconds(run_dir: Path) -> float:
 
 
 def copy_records(run_dir: Path, dest: Path, extra: tuple[str, ...] = ()) -> Path:
-    """Copy a run's small record files (no weights) into ``dest``."""
+    """Copy a run's small record files (no weights) into ``dest``; ``extra`` names further
+    files or folders of the record."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in (*RECORD_FILES, *extra):
         src = Path(run_dir) / name
         if src.is_file():
             shutil.copyfile(src, dest / name)
+        elif src.is_dir():  # a record's small folder (e.g. figure crops)
+            shutil.copytree(src, dest / name, dirs_exist_ok=True)
     return dest

@@ -60,9 +60,10 @@ class Arm:
     flops_of: tuple[str, ...] = ()
 
 
-# evaluator(spec, arm, run folder or weights file, sets) -> record with "networks":
-# {label: {set: [{"image": ..., metric: value, ...}]}} and any further measures.
-Evaluator = Callable[["StudySpec", Arm, Path, Sequence[str]], dict]
+# evaluator(spec, arm, run folder or weights file, sets, folder for extra record files) ->
+# record with "networks": {label: {set: [{"image": ..., metric: value, ...}]}} and any
+# further measures.
+Evaluator = Callable[["StudySpec", Arm, Path, Sequence[str], Path], dict]
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,20 @@ class StudySpec:
     scale: int
     arms: tuple[Arm, ...]
     teacher: str  # the arm whose single run every arm in ``uses_teacher`` learns from
-    teacher_run: str  # its run folder's name
     evaluator: Evaluator
     # Where the teacher's committed weights are looked for when not in the study's own
-    # records (a study may learn from another study's teacher); None: its own records.
+    # records (a study may learn from another study's teacher), and its run's name there;
+    # None: the study's own records.
     teacher_records: Path | None = None
+    borrowed_run: str | None = None
+    # Files or folders an evaluator writes beside eval.json that belong to the record
+    # (small: e.g. the crops a figure is drawn from).
+    record_extras: tuple[str, ...] = ()
+
+    @property
+    def teacher_run(self) -> str:
+        """The teacher's run folder (and record) name: its one seed's."""
+        return f"{self.teacher}_seed0"
 
     @property
     def arm_by_name(self) -> dict[str, Arm]:
@@ -393,10 +403,15 @@ class Study:
         """``committed_teacher(records)``, hashed once per study: every arm's config asks
         for it, and the committed file does not change while the study runs."""
         if self._committed is None:
-            self._committed = (committed_teacher(self.weights_records, self.spec.teacher_run),)
+            run = self.spec.teacher_run
+            if self.spec.teacher_records is not None:
+                run = self.spec.borrowed_run or run
+            self._committed = (committed_teacher(self.weights_records, run),)
         return self._committed[0]
 
-    def evaluate(self, arm: Arm, source: Path, teacher: Path | None = None) -> dict:
+    def evaluate(
+        self, arm: Arm, source: Path, out_dir: Path, teacher: Path | None = None
+    ) -> dict:
         """The spec's record of one run (or weights file), with the teachers' fingerprints:
         its own for the teacher arm, the one it learnt from for an arm that uses it."""
         source = Path(source)
@@ -404,7 +419,7 @@ class Study:
         if source.is_dir():
             status = json.loads((source / "status.json").read_text())
             record.update(step=status.get("step"), train_seconds=training_seconds(source))
-        record.update(self.spec.evaluator(self.spec, arm, source, self.sets))
+        record.update(self.spec.evaluator(self.spec, arm, source, self.sets, Path(out_dir)))
         if arm.name == self.spec.teacher:
             record["weights_sha256"] = weights_fingerprint(source)
         elif arm.uses_teacher and teacher is not None:
@@ -417,14 +432,15 @@ class Study:
         with RunLock(run_dir):  # one process evaluates it; the others move on (RunLocked)
             if (run_dir / "eval.json").is_file():  # evaluated meanwhile by another process
                 record = json.loads((run_dir / "eval.json").read_text())
-                return {**record, "devices": run_devices(run_dir)}
-            record = self.evaluate(arm, run_dir, self.teacher_source())
+                return {**record, "devices": run_devices(run_dir), "folder": str(run_dir)}
+            record = self.evaluate(arm, run_dir, run_dir, self.teacher_source())
             record["seed"] = seed
             atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
+        folder = run_dir
         if self.records:
-            name = self.spec.run_name(arm, seed)
-            copy_records(run_dir, record_dir(self.records, name), ("eval.json",))
-        return {**record, "devices": run_devices(run_dir)}
+            folder = record_dir(self.records, self.spec.run_name(arm, seed))
+            copy_records(run_dir, folder, ("eval.json", *self.spec.record_extras))
+        return {**record, "devices": run_devices(run_dir), "folder": str(folder)}
 
     def ensure_teacher(self) -> None:
         """A teacher's weights must be here for an arm that learns from it: the committed
@@ -453,10 +469,11 @@ class Study:
             or load_record(self.records, self.runs_dir, self.spec.teacher_run) is not None
         ):
             return
+        self.teacher_dir.mkdir(parents=True, exist_ok=True)  # where its lock lives
         with RunLock(self.teacher_dir):
             dest = record_dir(self.records, self.spec.teacher_run)
             source = json.loads((weights.parent / "eval.json").read_text())
-            record = self.evaluate(self.spec.teacher_arm, weights)
+            record = self.evaluate(self.spec.teacher_arm, weights, dest)
             record.update(
                 seed=0,
                 step=source.get("step"),
@@ -489,12 +506,12 @@ class Study:
             path = dest / "eval.json"
             record = json.loads(path.read_text()) if path.is_file() else None
             if record is None:
-                record = self.evaluate(self.spec.teacher_arm, self.teacher_dir)
+                record = self.evaluate(self.spec.teacher_arm, self.teacher_dir, self.teacher_dir)
                 record["seed"] = 0
             weights = CheckpointManager(self.teacher_dir).latest() / TEACHER_WEIGHTS
             record["model_sha256"] = file_sha256(weights)
             if dest != self.teacher_dir:
-                copy_records(self.teacher_dir, dest)
+                copy_records(self.teacher_dir, dest, self.spec.record_extras)
                 atomic_write_bytes(dest / TEACHER_WEIGHTS, weights.read_bytes())
             atomic_write_bytes(path, json.dumps(record, indent=1).encode())
         log.info("teacher %s recorded in %s", fingerprint[:12], dest)
@@ -503,6 +520,9 @@ class Study:
         self, todo: list[tuple[Arm, int]], train_missing: bool, wait_seconds: float
     ) -> dict[tuple[str, int], dict]:
         results: dict[tuple[str, int], dict] = {}
+        # Every config resolves before anything trains: a refused setting stops here.
+        for arm, seed in todo:
+            self.config(arm, seed, teacher=self.teacher_dir, own_steps=True)
         pending = list(todo)
         teacher = self.spec.teacher
         while pending:

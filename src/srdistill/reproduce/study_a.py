@@ -185,7 +185,9 @@ ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def evaluate_run(spec: StudySpec, arm: Arm, run_dir: Path, sets: Sequence[str]) -> dict:
+def evaluate_run(
+    spec: StudySpec, arm: Arm, run_dir: Path, sets: Sequence[str], out_dir: Path | None = None
+) -> dict:
     """Per-image PSNR/SSIM of each of the arm's networks on every set."""
     loaded = load_sr_model(run_dir, scale=spec.scale)
     networks: dict[str, dict[str, list[dict]]] = {}
@@ -206,7 +208,6 @@ STUDY_A = StudySpec(
     scale=SCALE,
     arms=ARMS,
     teacher=TEACHER_ARM.name,
-    teacher_run=TEACHER_RUN,
     evaluator=evaluate_run,
 )
 
