@@ -409,9 +409,7 @@ class Study:
             self._committed = (committed_teacher(self.weights_records, run),)
         return self._committed[0]
 
-    def evaluate(
-        self, arm: Arm, source: Path, out_dir: Path, teacher: Path | None = None
-    ) -> dict:
+    def evaluate(self, arm: Arm, source: Path, out_dir: Path, teacher: Path | None = None) -> dict:
         """The spec's record of one run (or weights file), with the teachers' fingerprints:
         its own for the teacher arm, the one it learnt from for an arm that uses it."""
         source = Path(source)
