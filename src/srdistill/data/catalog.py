@@ -11,8 +11,9 @@ Data roots, searched in order: ``$SRDISTILL_DATA`` if set (only it); otherwise
 download folder ``~/.cache/srdistill/data``. Downloads go to ``$SRDISTILL_DATA`` or the
 user folder (``--root`` overrides).
 
-Checksums are the MD5s of the official archives as published by torchSR (Coloquinte/torchSR,
-``torchsr/datasets``); the benchmark sets come from EDSR's ``benchmark.tar``.
+DIV2K and benchmark checksums are the MD5s of the official archives as published by torchSR
+(Coloquinte/torchSR, ``torchsr/datasets``); the benchmark sets come from EDSR's
+``benchmark.tar``. T91 and BSD200 come from their authors' archives (SHA-256 below).
 """
 
 from __future__ import annotations
@@ -31,6 +32,19 @@ from typing import BinaryIO
 from srdistill.data.io import IMAGE_EXTENSIONS, list_images, read_image_array
 from srdistill.errors import DataError
 
+# SRCNN's training package from its project page (holds Train/: the 91 images as BMP) and
+# the BSDS300 images archive from its authors (images/train: 200 JPEGs). Their SHA-256s as
+# recorded by projects that verify these downloads; the first real download confirms them.
+_SRCNN_TRAIN = (
+    "http://mmlab.ie.cuhk.edu.hk/projects/SRCNN/SRCNN_train.zip",
+    "sha256",
+    "001146419f7acfb12a3e7929c8acd5de88a08d687d6881085f81321ad6982b1a",
+)
+_BSDS300 = (
+    "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds/BSDS300-images.tgz",
+    "sha256",
+    "a5f7d0e49fe135c75518a3543ced24470156fd69305ae77845dff2a5138652b4",
+)
 _EDSR_BENCHMARK = (
     "https://cv.snu.ac.kr/research/EDSR/benchmark.tar",
     "md5",
@@ -56,6 +70,11 @@ class DatasetEntry:
     role: str  # "train" or "test"
     description: str
     sources: tuple[Source, ...] = field(default_factory=tuple)
+    # Other image counts that also make the dataset complete (a known variant of it).
+    also_complete: tuple[int, ...] = ()
+
+    def complete_with(self, count: int) -> bool:
+        return count == self.count or count in self.also_complete
 
 
 CATALOG: dict[str, DatasetEntry] = {
@@ -124,10 +143,22 @@ CATALOG: dict[str, DatasetEntry] = {
             (Source(*_EDSR_BENCHMARK, "benchmark/Urban100/HR"),),
         ),
         DatasetEntry(
-            "T91", "train/T91", 91, "train", "Yang et al. 91 training images; import with --from"
+            "T91",
+            "train/T91",
+            91,
+            "train",
+            "Yang et al. 91 training images, from SRCNN's training package (Dong et al.)",
+            (Source(*_SRCNN_TRAIN, "Train"),),
         ),
         DatasetEntry(
-            "BSD200", "train/BSD200", 199, "train", "BSDS300 train split; import with --from"
+            "BSD200",
+            "train/BSD200",
+            200,
+            "train",
+            "BSDS300 train split (Martin et al. 2001), from its authors' archive; a copy "
+            "without the one image that duplicates a Set5 image (199) is complete too",
+            (Source(*_BSDS300, "BSDS300/images/train"),),
+            also_complete=(199,),
         ),
     ]
 }
@@ -322,12 +353,12 @@ def _install_images(src_dir: Path, entry: DatasetEntry, root: Path, force: bool 
     images = [p for p in sorted(src_dir.iterdir()) if p.suffix.lower() in IMAGE_EXTENSIONS]
     if not images:
         raise DataError(f"no images found in {src_dir} for {entry.name}")
-    if entry.count and len(images) != entry.count and not force:
+    if entry.count and not entry.complete_with(len(images)) and not force:
         raise DataError(
             f"{src_dir} holds {len(images)} images but {entry.name} has {entry.count}; "
             "check the source, or pass --force to install it anyway"
         )
-    if final.is_dir() and not force and len(list_images(final)) == entry.count:
+    if final.is_dir() and not force and entry.complete_with(len(list_images(final))):
         raise DataError(f"{entry.name} is already complete in {final}; pass --force to replace it")
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     for p in images:
@@ -437,10 +468,15 @@ class VerifyReport:
     count: int
     expected: int
     unreadable: list[str]
+    also_complete: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.folder is not None and self.count == self.expected and not self.unreadable
+        return (
+            self.folder is not None
+            and (self.count == self.expected or self.count in self.also_complete)
+            and not self.unreadable
+        )
 
 
 def verify(name: str) -> VerifyReport:
@@ -457,4 +493,6 @@ def verify(name: str) -> VerifyReport:
             read_image_array(p)
         except DataError:
             unreadable.append(p.name)
-    return VerifyReport(entry.name, folder, len(images), entry.count, unreadable)
+    return VerifyReport(
+        entry.name, folder, len(images), entry.count, unreadable, entry.also_complete
+    )

@@ -42,7 +42,7 @@ from srdistill.engine.lock import LOCK_NAME, RunLock
 from srdistill.engine.logging import MetricLogger
 from srdistill.engine.method import Method, TrainingContext
 from srdistill.engine.runinfo import environment_record, write_json
-from srdistill.errors import CheckpointError, ConfigError, SrdistillError
+from srdistill.errors import CheckpointError, ConfigError, DataError, SrdistillError
 from srdistill.eval.evaluate import super_resolve
 from srdistill.metrics.registry import METRICS, check_names, score
 from srdistill.progress import Progress
@@ -220,6 +220,31 @@ def validation_metrics(method: Method) -> list[str]:
             "scores SR against HR with full-reference metrics (psnr, ssim)"
         )
     return metrics
+
+
+def _validation_set_or_none(cfg: RunConfig) -> str | None:
+    """The validation set, loaded once to fail early. A catalog set that is not installed
+    (a pip user who imported only the training sets) is skipped with a warning: validation
+    is only plotted, never used to select anything. A folder that fails still stops."""
+    from srdistill.data.catalog import lookup
+
+    try:
+        load_benchmark(cfg.data.val, cfg.scale, cfg.data.val_max_images)
+        return cfg.data.val
+    except DataError:
+        try:
+            lookup(cfg.data.val)
+        except DataError:
+            raise  # a folder or an unknown name: the user's error, not a missing download
+        if Path(cfg.data.val).exists():
+            raise
+        log.warning(
+            "validation set %s is not installed: training without validation "
+            "(`srdistill data download %s` to plot it)",
+            cfg.data.val,
+            cfg.data.val,
+        )
+        return None
 
 
 @torch.no_grad()
@@ -405,8 +430,9 @@ def _train_locked(
         rank=info.rank,
         world_size=info.world_size,
     )
-    if cfg.data.val:
-        load_benchmark(cfg.data.val, cfg.scale, cfg.data.val_max_images)  # fail early
+    validation_set = cfg.data.val
+    if validation_set:
+        validation_set = _validation_set_or_none(cfg)  # fail early on a broken one
     session = {
         "environment": environment_record(str(device), info.world_size),
         "started_at_step": start,
@@ -498,7 +524,7 @@ def _train_locked(
                         logger.log(step, values)
                     if bar:
                         bar.set(loss=f"{values['loss']:.4f}")
-                if cfg.data.val and (step % cfg.train.val_every == 0 or step == total):
+                if validation_set and (step % cfg.train.val_every == 0 or step == total):
                     if info.is_main:
                         val_logs = validate(method, cfg, device)
                         last_logs.update(val_logs)
