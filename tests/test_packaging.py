@@ -55,3 +55,66 @@ def test_the_wheel_contains_the_configs(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for cfg in shipped_configs():
         assert f"srdistill/configs/{cfg}.yaml" in names, cfg
+
+
+@pytest.mark.slow
+def test_a_fresh_venv_with_only_the_wheel_imports_data_and_trains_quick(tmp_path):
+    """A pip user's path: the wheel alone (dependencies from this environment, not the
+    checkout), the two training sets from archives in their authors' layouts, then the
+    quick preset, from a folder far from the repository."""
+    import os
+    import site
+    import venv
+
+    from tests.data.test_catalog_archives import bsds300_tgz, srcnn_train_zip
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path / "wheel")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = (tmp_path / "wheel").glob("srdistill-*.whl")
+    env_dir = tmp_path / "env"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    py = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    # Dependencies (torch, numpy, ...) from this environment's site-packages; its .pth files
+    # (the checkout's editable install among them) are not processed from a plain path.
+    deps = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    (Path(purelib) / "deps.pth").write_text("\n".join(deps) + "\n")
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", purelib,
+         str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    work = tmp_path / "user"
+    work.mkdir()
+    data = tmp_path / "data"
+    env = {**os.environ, "SRDISTILL_DATA": str(data), "OMP_NUM_THREADS": "1"}
+    env.pop("PYTHONPATH", None)
+
+    def cli(*args):
+        done = subprocess.run(
+            [str(py), "-m", "srdistill.cli", *args], cwd=work, env=env,
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, (args, done.stderr[-2000:])
+        return done
+
+    where = subprocess.run(
+        [str(py), "-c", "import srdistill; print(srdistill.__file__)"],
+        cwd=work, env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert where.startswith(purelib), where  # the wheel's copy, not the checkout
+    cli("data", "download", "T91", "--from", str(srcnn_train_zip(tmp_path / "t91.zip")))
+    cli("data", "download", "BSD200", "--from", str(bsds300_tgz(tmp_path / "bsds.tgz")))
+    steps = ["train.steps=2", "train.val_every=2", "train.ckpt_every=2", "train.progress=false"]
+    cli("train", "self_distill/srresnet8_alone", "--preset", "quick",
+        *[x for o in steps for x in ("-o", o)])  # fmt: skip
+    runs = list((work / "runs").rglob("status.json"))
+    assert runs and '"complete"' in runs[0].read_text()
