@@ -461,3 +461,36 @@ def test_upscale_takes_a_folder_and_never_replaces_an_input(trained_run, tmp_pat
     assert main([*args, "--overwrite"]) == 2
     assert "both an input and the output" in one_line_error(capsys)
     assert (same / "a_x2.png").read_bytes() == before
+
+
+def test_upscale_checks_the_name_it_writes_for_alpha_and_16_bit_inputs(
+    trained_run, tmp_path, capsys
+):
+    import numpy as np
+    from PIL import Image
+
+    run, dirs = trained_run
+    src = tmp_path / "src"
+    src.mkdir()
+    rgba = np.zeros((20, 24, 4), dtype=np.uint8)
+    rgba[..., 3] = 200
+    # A PNG with alpha named .jpg (Pillow reads by content): written as a_x2.png.
+    Image.fromarray(rgba, "RGBA").save(src / "a.jpg", format="PNG")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_x2.png").write_bytes(b"an earlier result")
+    capsys.readouterr()
+    assert main(["upscale", str(run), str(src / "a.jpg"), "-o", str(out)]) == 2
+    assert "a_x2.png already exists" in one_line_error(capsys)
+    assert (out / "a_x2.png").read_bytes() == b"an earlier result"
+    # ... and collides with a.png's output before anything is written.
+    Image.fromarray(rgba[..., :3]).save(src / "a.png")
+    fresh = tmp_path / "fresh"
+    assert main(["upscale", str(run), str(src), "-o", str(fresh)]) == 2
+    assert "would both be written to" in one_line_error(capsys)
+    assert not fresh.exists() or not list(fresh.iterdir())
+    # A 16-bit grayscale TIFF is written as PNG, under the name that was checked.
+    Image.fromarray(np.full((20, 24), 40000, dtype=np.uint16)).save(src / "b.tif")
+    (src / "a.jpg").unlink()
+    assert main(["upscale", str(run), str(src / "b.tif"), "-o", str(fresh)]) == 0
+    assert (fresh / "b_x2.png").is_file()

@@ -91,3 +91,12 @@ def test_duplicate_keys_and_undecodable_files_are_one_line(tmp_path, content, me
     with pytest.raises(ConfigError, match=message) as info:
         load_config(path)
     assert "\n" not in str(info.value)
+
+
+def test_exits_on_a_plain_srresnet_are_refused_not_ignored():
+    from srdistill.config import load_config
+    from srdistill.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.exits \\[3\\] is read only by"):
+        load_config("study_a/student", "study", ["model.exits=[3]"])
+    assert load_config("study_a/multi_exit", "study", ["model.exits=[3]"]).model.exits == [3]

@@ -375,6 +375,12 @@ def _validate(cfg: RunConfig) -> RunConfig:
             f"method {cfg.method} trains a plain SRResNet: set model.arch: srresnet "
             "(multi_exit_srresnet belongs to method self_distill)"
         )
+    if cfg.model.arch == "srresnet" and cfg.model.exits != ModelConfig().exits:
+        # A plain SRResNet has no exits: a changed model.exits would be silently ignored.
+        raise bad(
+            f"model.exits {cfg.model.exits} is read only by model.arch: multi_exit_srresnet "
+            f"(method self_distill); method {cfg.method} trains a plain SRResNet: drop it"
+        )
     if cfg.model.arch == "multi_exit_srresnet":
         bad_exits = [k for k in cfg.model.exits if not 1 <= k < cfg.model.num_blocks]
         if bad_exits:

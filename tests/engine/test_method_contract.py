@@ -115,3 +115,19 @@ def test_a_method_reads_its_options_from_its_own_section(tmp_path, image_dirs):
 
     with pytest.raises(AttributeError, match="declares no config section"):
         NoSection.options.fget(NoSection.__new__(NoSection))
+
+
+def test_a_method_without_train_step_is_named_in_one_line_before_training(tmp_path, image_dirs):
+    import pytest
+
+    from srdistill.errors import ConfigError
+
+    class MyMethod(Method):
+        def eval_networks(self):
+            return {}
+
+    cfg = config_from_dict(tiny_config(tmp_path, image_dirs))
+    with pytest.raises(ConfigError, match="MyMethod does not define train_step") as err:
+        train(cfg, method=MyMethod)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "runs" / "tiny" / "checkpoints").exists()

@@ -77,6 +77,23 @@ def _png_bit_depth(path: Path) -> int:
     return 8
 
 
+def keeps_only_as_png(path: str | Path) -> bool:
+    """Whether an image has alpha or 16-bit samples, which only PNG keeps: read from the
+    header alone, so output names can be checked before anything is decoded or written.
+    An unreadable file answers False (reading it later gives the one-line error)."""
+    path = Path(path)
+    try:
+        with open_image(path) as im:
+            mode, info = im.mode, dict(im.info)
+    except (DataError, OSError, SyntaxError, ValueError):
+        return False
+    if mode in ("I;16", "I;16B", "I;16L", "I") or "A" in mode:
+        return True
+    if mode == "P" and "transparency" in info:
+        return True
+    return path.suffix.lower() == ".png" and _png_bit_depth(path) == 16
+
+
 def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
     """Decode ``path`` to an HWC float32 array in [0, 1] with 1, 3 or 4 channels.
 

@@ -89,11 +89,15 @@ def upscale_tensor(
 
 
 def output_name(path: Path, scale: int) -> str:
-    """``photo.jpg`` -> ``photo_x4.jpg``; 16-bit and alpha inputs are written as PNG later."""
+    """``photo.jpg`` -> ``photo_x4.jpg``; an input with alpha or 16-bit samples (found from
+    its header) -> ``photo_x4.png``, the one format that keeps them: the name checked before
+    writing is the name written."""
+    from srdistill.data.io import keeps_only_as_png
+
     suffix = path.suffix.lower()
-    return (
-        f"{path.stem}_x{scale}{suffix if suffix in ('.png', '.jpg', '.jpeg', '.bmp') else '.png'}"
-    )
+    if suffix not in (".png", ".jpg", ".jpeg", ".bmp") or keeps_only_as_png(path):
+        suffix = ".png"
+    return f"{path.stem}_x{scale}{suffix}"
 
 
 def expand_inputs(paths: list[Path]) -> list[Path]:

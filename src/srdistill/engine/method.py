@@ -66,11 +66,11 @@ class Method:
         return getattr(self.cfg, self.section)
 
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define train_step(lr, hr)")
 
     def eval_networks(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
         """Name -> function mapping an LR batch to SR, used for validation."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define eval_networks()")
 
     def validation_metrics(self) -> list[str]:
         """Full-reference metrics (names in srdistill.metrics.METRICS) the engine scores

@@ -166,7 +166,19 @@ MethodFactory = Callable[[RunConfig, TrainingContext], Method]
 def build_method(cfg: RunConfig, ctx: TrainingContext, factory: MethodFactory) -> Method:
     """Seed, then build: under one seed every method draws the same initial weights."""
     torch.manual_seed(cfg.seed)
-    return factory(cfg, ctx)
+    method = factory(cfg, ctx)
+    missing = [
+        name
+        for name in ("train_step", "eval_networks")
+        if getattr(type(method), name) is getattr(Method, name)
+    ]
+    if missing:
+        raise ConfigError(
+            f"{type(method).__name__} does not define {' and '.join(missing)}: a Method "
+            "subclass computes one step in train_step(lr, hr) -> {'loss': ..., ...} and names "
+            "its SR networks in eval_networks() (see srdistill.engine.method)"
+        )
+    return method
 
 
 def restore(method: Method, ckpt_dir: Path) -> int:
