@@ -80,6 +80,10 @@ def workspace(tmp_path_factory):
     (root / "twice.yaml").write_text("seed: 1\nseed: 2\n")
     (root / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
     (root / "empty_folder").mkdir()
+    import os
+
+    for name in ("fifo.png", "fifo.safetensors", "fifo.yaml", "fifo.zip"):
+        os.mkfifo(root / name)  # reading one would block forever: refused by type
     cfg_path = root / "cfg.yaml"
     import yaml
 
@@ -100,7 +104,7 @@ def snapshot(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in root.rglob("*")
-        if p.is_file() and not p.name.startswith(".lock")
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(".lock")
     }
 
 
@@ -157,6 +161,53 @@ CASES = {
     "upscale an empty folder": "upscale {light} {root}/empty_folder -o {root}/o8",
     "upscale an input onto itself": "upscale {light} {root}/out/img_x2.png {root}/out/img.png "
     "-o {root}/out --overwrite",
+    # Files that are not regular files (a FIFO would block a reader forever).
+    "upscale a FIFO image": "upscale {light} {root}/fifo.png -o {root}/o9",
+    "upscale with a FIFO model": "upscale {root}/fifo.safetensors {img} -o {root}/o10",
+    "eval a FIFO checkpoint": "eval {root}/fifo.safetensors --sets {sets} --out {root}/ev6",
+    "train a FIFO config": "train {root}/fifo.yaml",
+    "config a FIFO": "config {root}/fifo.yaml",
+    "extract from a FIFO": "extract {root}/fifo.safetensors --exit 1 -o {root}/x1.safetensors",
+    "profile a FIFO": "profile {root}/fifo.safetensors",
+    "data import from a FIFO": "data download Set5 --from {root}/fifo.zip --root {root}/dl",
+    "data import from a text file": "data download Set5 --from {root}/a_file --root {root}/dl2",
+    "data import of an empty folder": "data download Set5 --from {root}/empty_folder "
+    "--root {root}/dl3",
+    "data download of an unknown set": "data download NoSuchSet --root {root}/dl4",
+    "data verify of an unknown set": "data verify NoSuchSet",
+    # Seeds and numbers numpy or torch cannot take.
+    "seed beyond 64 bits": "train {cfg} -o seed=99999999999999999999 -o name=new8",
+    "negative seed": "train {cfg} -o seed=-1 -o name=new9",
+    "seed not a number": "train {cfg} -o seed=abc -o name=new10",
+    "infinite adversarial weight": "train {cfg} -o mutual.adv_weight=inf -o name=new11",
+    "zero batch size": "train {cfg} -o train.batch_size=0 -o name=new12",
+    "zero scale": "train {cfg} -o scale=0 -o name=new13",
+    "validation every 0 steps": "train {cfg} -o train.val_every=0 -o name=new14",
+    "negative workers": "train {cfg} -o data.num_workers=-1 -o name=new15",
+    # Keys and choices.
+    "misspelt key": "train {cfg} -o model.num_blokcs=4 -o name=new16",
+    "unknown section": "train {cfg} -o modle.num_blocks=4 -o name=new17",
+    "override without =": "train {cfg} -o steps",
+    "unknown method": "train {cfg} -o method=magic -o name=new18",
+    "unknown content loss": "train {cfg} -o mutual.content_loss=mse -o name=new19",
+    "unknown schedule": "train {cfg} -o optim.schedule=linear2 -o name=new20",
+    "exits on a plain SRResNet": "train {cfg} -o model.exits=[3] -o name=new21",
+    # Choosing what a checkpoint does not have.
+    "eval an unknown metric": "eval {run} --sets {sets} --metrics psnr,foo --out {root}/ev7",
+    "eval an unknown set": "eval {run} --sets NoSuchSet --out {root}/ev8",
+    "eval a member of a plain run": "eval {run} --member 1 --sets {sets} --out {root}/ev9",
+    "eval an exit the run lacks": "eval {run} --exit 9 --sets {sets} --out {root}/ev10",
+    "upscale a member of a plain run": "upscale {run} {img} --member 1 -o {root}/o11",
+    "extract an exit the run lacks": "extract {run} --exit 7 -o {root}/x2.safetensors",
+    "export onto a folder": "export {run} --exit 1 -o {root}/a",
+    # Studies and tables.
+    "study with an unknown arm": "reproduce study-a --arms nope --out {root}/sa --records= "
+    "--no-train",
+    "study-b with the stand-in VGG": "reproduce study-b --out {root}/sb --records= --sets {sets} "
+    "-o mutual.content_loss=vgg -o mutual.vgg_weights=random",
+    "table with the stand-in VGG": "reproduce paper-b-2 --out {root}/pb --sets {sets} "
+    "-o mutual.content_loss=vgg -o mutual.vgg_weights=random",
+    "study with zero seeds": "reproduce study-a --seeds 0 --out {root}/sa2 --records= --no-train",
 }
 
 

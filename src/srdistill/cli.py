@@ -285,6 +285,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from srdistill.reproduce import reproduce
 
     sets = _parse_sets(args.sets) if args.sets else None
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1 (seeds 0..N-1); got {args.seeds}")
     if args.table in ("study-a", "study-b"):
         if args.table == "study-a":
             from srdistill.reproduce.study_a import study_a as run_study

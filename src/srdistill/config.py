@@ -437,6 +437,9 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad("data.val_max_images must be at least 1 (or null for all)")
     if d.max_pixels is not None and d.max_pixels < 1:
         raise bad("data.max_pixels must be at least 1 (or null for the default)")
+    if isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:
+        # torch, numpy and Python's random all take this range; larger ones overflow.
+        raise bad(f"seed must be an integer in 0..{2**32 - 1}; got {short_repr(cfg.seed)}")
     if cfg.train.threads is not None and cfg.train.threads < 1:
         raise bad("train.threads must be at least 1 (or null for torch's default)")
     for key, value in (
@@ -483,6 +486,8 @@ def resolve_config_path(name: str | Path) -> Path:
     path = Path(name)
     if path.is_file():
         return path
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"config {path} is not a regular file (a pipe, device or socket)")
     for candidate in (CONFIG_DIR / path, CONFIG_DIR / path.with_suffix(".yaml")):
         if candidate.is_file() and CONFIG_DIR in candidate.resolve().parents:
             return candidate

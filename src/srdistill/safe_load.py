@@ -11,9 +11,18 @@ import torch
 from srdistill.errors import CheckpointError
 
 
+def require_regular_file(path: str | Path, what: str, error: type[Exception]) -> Path:
+    """``path`` if it is a regular file; a FIFO, device or socket would block or stream
+    forever when read, so it is refused in one line (a missing file is the caller's case)."""
+    path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise error(f"{what} {path} is not a regular file (a pipe, device or socket); give a file")
+    return path
+
+
 def load_tensors(path: str | Path, what: str) -> Any:
     """``torch.load(weights_only=True)`` with one-line errors naming ``what`` and the file."""
-    path = Path(path)
+    path = require_regular_file(path, what, CheckpointError)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

@@ -79,3 +79,49 @@ def test_sigterm_during_start_up_is_one_line_and_leaves_nothing(tmp_path, image_
     assert "\n" not in str(info.value)
     assert not cfg.run_dir.exists()  # no config.yaml or .lock left to block a rerun
     assert train(cfg).step == 4  # the same command then simply works
+
+
+@pytest.fixture
+def finished_run(tmp_path, image_dirs):
+    raw = tiny_config(tmp_path, image_dirs, train__steps=4, train__ckpt_every=2)
+    return train(config_from_dict(raw)).run_dir, raw
+
+
+def _resume_to_six(run_dir, raw):
+    raw = {**raw, "train": {**raw["train"], "steps": 6}}
+    cfg = config_from_dict({**raw, "output_dir": str(run_dir.parent), "name": run_dir.name})
+    return train(cfg, resume=True)
+
+
+@pytest.mark.parametrize(
+    "pointer", ["../../../etc", "/tmp", "step_00000004/../../x", "\xff\xfe junk"]
+)
+def test_a_forged_latest_pointer_is_ignored_for_the_newest_complete_checkpoint(
+    finished_run, pointer
+):
+    from srdistill.engine.checkpoint import CheckpointManager
+
+    run_dir, raw = finished_run
+    (run_dir / "checkpoints" / "latest").write_text(pointer, errors="replace")
+    assert CheckpointManager(run_dir).latest() == run_dir / "checkpoints" / "step_00000004"
+    assert _resume_to_six(run_dir, raw).step == 6
+
+
+def test_an_unreadable_run_json_is_kept_aside_and_the_resume_goes_on(finished_run, caplog):
+    run_dir, raw = finished_run
+    (run_dir / "run.json").write_text("{not json")
+    assert _resume_to_six(run_dir, raw).step == 6
+    assert (run_dir / "run.json.unreadable").read_text() == "{not json"  # nothing lost
+    assert json.loads((run_dir / "run.json").read_text())["sessions"]
+    assert "unreadable" in caplog.text
+
+
+def test_a_training_state_of_the_wrong_structure_falls_back_to_an_older_checkpoint(
+    finished_run,
+):
+    run_dir, raw = finished_run
+    torch.save({"x": torch.zeros(1)}, run_dir / "checkpoints" / "step_00000004" / "state.pt")
+    result = _resume_to_six(run_dir, raw)
+    assert result.step == 6
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert any(r.get("step") == 3 for r in rows[-6:])  # steps 3.. were trained again from 2

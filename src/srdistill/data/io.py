@@ -37,6 +37,9 @@ def set_max_pixels(limit: int | None) -> None:
 
 def open_image(path: Path) -> Image.Image:
     """``Image.open`` with srdistill's pixel limit instead of Pillow's bomb check."""
+    from srdistill.safe_load import require_regular_file
+
+    require_regular_file(path, "image", DataError)
     old = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None  # our check below replaces Pillow's (which may be lower)
     try:

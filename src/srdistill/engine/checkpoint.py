@@ -25,7 +25,7 @@ from torch import nn
 from srdistill.data.io import atomic_write_bytes
 from srdistill.errors import CheckpointError
 from srdistill.models import build_model, check_spec, check_spec_against_shapes
-from srdistill.safe_load import load_tensors
+from srdistill.safe_load import load_tensors, require_regular_file
 
 SPEC_KEY = "srdistill_spec"
 
@@ -73,7 +73,7 @@ def save_module(module: nn.Module, path: str | Path, extra_meta: dict | None = N
 
 def read_spec(path: str | Path) -> dict:
     """The architecture spec stored in a safetensors checkpoint."""
-    path = Path(path)
+    path = require_regular_file(path, "checkpoint", CheckpointError)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -106,7 +106,7 @@ def load_module(path: str | Path, device: str | torch.device = "cpu") -> nn.Modu
     The stored spec is validated, and checked against the stored tensor shapes, before the
     network is built: a forged spec cannot make the loader allocate more than the file holds.
     """
-    path = Path(path)
+    path = require_regular_file(path, "checkpoint", CheckpointError)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     spec = read_spec(path)
@@ -118,6 +118,7 @@ def load_module(path: str | Path, device: str | torch.device = "cpu") -> nn.Modu
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """All tensors of a safetensors file; an unreadable or truncated file is one line."""
+    require_regular_file(path, "checkpoint", CheckpointError)
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -195,9 +196,18 @@ class CheckpointManager:
     def latest(self) -> Path | None:
         """The newest complete checkpoint folder, or None."""
         pointer = self.dir / "latest"
-        if pointer.is_file():
-            candidate = self.dir / pointer.read_text().strip()
-            if (candidate / "state.pt").is_file():
+        if pointer.is_file() and pointer.stat().st_size <= 256:
+            # A step folder's bare name only: a forged pointer ("../elsewhere", binary
+            # junk) is ignored and the newest complete folder is used instead.
+            name = pointer.read_bytes().decode("utf-8", "replace").strip()
+            candidate = self.dir / name
+            if (
+                name.startswith("step_")
+                and "/" not in name
+                and "\\" not in name
+                and ".." not in name
+                and (candidate / "state.pt").is_file()
+            ):
                 return candidate
         complete = self._complete()
         return complete[-1] if complete else None

@@ -181,11 +181,34 @@ def build_method(cfg: RunConfig, ctx: TrainingContext, factory: MethodFactory) -
     return method
 
 
+def _check_state(state: object, method: Method, ckpt_dir: Path) -> None:
+    """A training state that lacks what this method needs is a broken checkpoint (one line,
+    so resume can fall back to an older one), never a KeyError half-way through loading."""
+    problem = None
+    if not isinstance(state, dict):
+        problem = f"is a {type(state).__name__}, not a training state"
+    else:
+        for key, kind in (("step", int), ("optimizers", dict), ("schedulers", dict), ("rng", dict)):
+            if not isinstance(state.get(key), kind):
+                problem = f"has no {key!r} entry"
+                break
+        else:
+            missing = [n for n in method.optimizers if n not in state["optimizers"]]
+            missing += [n for n in method.schedulers if n not in state["schedulers"]]
+            if missing:
+                problem = f"holds no state for {missing[0]!r}"
+            elif not isinstance(state["rng"].get("torch"), torch.Tensor):
+                problem = "has no torch random state"
+    if problem:
+        raise CheckpointError(f"{ckpt_dir / 'state.pt'} {problem}; the checkpoint is broken")
+
+
 def restore(method: Method, ckpt_dir: Path) -> int:
     """Load a checkpoint into ``method``; every file is read before anything is changed,
     so a checkpoint that does not load leaves the method untouched."""
     weights = {name: read_weights(ckpt_dir / f"{name}.safetensors") for name in method.networks}
     state = load_state(ckpt_dir)
+    _check_state(state, method, ckpt_dir)
     for name, net in method.networks.items():
         load_state_into(net, ckpt_dir / f"{name}.safetensors", weights[name])
     for name, opt in method.optimizers.items():
@@ -232,6 +255,22 @@ def validation_metrics(method: Method) -> list[str]:
             "scores SR against HR with full-reference metrics (psnr, ssim)"
         )
     return metrics
+
+
+def _previous_sessions(path: Path, is_main: bool) -> list:
+    """The sessions recorded in a run's run.json. An unreadable one (edited, truncated) does
+    not stop the resume: it is kept beside as run.json.unreadable and a warning says so."""
+    try:
+        sessions = json.loads(path.read_text()).get("sessions", [])
+        if isinstance(sessions, list):
+            return sessions
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        pass
+    if is_main:
+        kept = path.with_name("run.json.unreadable")
+        shutil.copyfile(path, kept)
+        log.warning("%s is unreadable: kept as %s; its session history restarts", path, kept)
+    return []
 
 
 def _validation_set_or_none(cfg: RunConfig) -> str | None:
@@ -461,7 +500,7 @@ def _train_locked(
     }
     previous = run_dir / "run.json"
     if resume and previous.exists():  # keep the history: each resumption is a session
-        record["sessions"] = json.loads(previous.read_text()).get("sessions", []) + [session]
+        record["sessions"] = _previous_sessions(previous, info.is_main) + [session]
     logger = None
     if info.is_main:
         write_json(run_dir / "run.json", record)

@@ -28,6 +28,7 @@ from srdistill.ops.color import luma_8bit
 from srdistill.ops.imresize import imresize
 
 SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
+MAX_PARAMS_BYTES = 1 << 20
 
 
 def find_params_file(path: str | Path | None = None) -> Path:
@@ -41,7 +42,14 @@ def find_params_file(path: str | Path | None = None) -> Path:
 @lru_cache(maxsize=4)
 def load_params(path: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The pristine model; a present but broken file is an error, never a silent n/a."""
-    found = find_params_file(path)
+    from srdistill.safe_load import require_regular_file
+
+    found = require_regular_file(find_params_file(path), "NIQE parameter file", DataError)
+    if found.stat().st_size > MAX_PARAMS_BYTES:  # the real file is about 11 KB
+        raise DataError(
+            f"NIQE parameter file {found} is {found.stat().st_size:,} bytes, far more than the "
+            "pristine model's 36 means and 36x36 covariance; replace it with niqe_pris_params"
+        )
     try:
         with np.load(found, allow_pickle=False) as f:
             mu = torch.from_numpy(np.asarray(f["mu_pris_param"], dtype=np.float64)).reshape(-1)
