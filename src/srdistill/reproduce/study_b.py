@@ -535,8 +535,8 @@ def results_markdown(  # noqa: PLR0912, PLR0915
         f"Every cell: the final iterate of each run, config `study_b/cohort.yaml` at preset "
         f"`{preset}` with the arm's `mutual.mode`; content loss `{content}` (SRGAN-MSE: "
         "pixel MSE on [-1, 1] images, not paper B's VGG loss) + 1e-3 adversarial. Mean ± "
-        "standard deviation over seeds of the two members' mean; PSNR/SSIM on Y with a "
-        f"{SCALE}-pixel border cut, NIQE on RGB (lower is better). Ma and PI: unavailable "
+        "standard deviation over seeds of the two members' mean; PSNR/SSIM and NIQE (lower "
+        f"is better) on Y with a {SCALE}-pixel border cut (PIRM conventions). Ma and PI: unavailable "
         "(the trained model of Ma et al. is not on these machines), never estimated.",
         "",
         "## Preconditions (checked before any contrast is read)",
