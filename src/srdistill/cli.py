@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg = load_config(source, args.preset, args.override)
     result = train(cfg, resume=args.resume, overwrite=args.overwrite)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items() if k != "lr")
-    print(f"finished {result.run_dir} at step {result.step}: {summary}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one finish line, not one per rank
+        print(f"finished {result.run_dir} at step {result.step}: {summary}")
     return 0
 
 

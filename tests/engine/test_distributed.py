@@ -55,6 +55,8 @@ def test_two_process_gloo_run_matches_single_process(tmp_path, image_dirs):
     cfg_path.write_text(yaml.safe_dump({**raw, "train": {**raw["train"], "steps": 3}}))
     first = torchrun(cfg_path)
     assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.count("finished ") == 1  # one finish line, not one per rank
+    assert "broadcast_buffers" not in first.stderr
     run_dir = tmp_path / "runs" / "tiny"
     assert (run_dir / "checkpoints" / "step_00000003" / "model.safetensors").is_file()
     assert json.loads((run_dir / "run.json").read_text())["environment"]["world_size"] == 2

@@ -81,6 +81,13 @@ def prepare_module(module: nn.Module, device: torch.device, info: DistInfo) -> n
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
+    # Buffers (BatchNorm statistics) are not re-broadcast every forward: each rank keeps its
+    # own, as SyncBatchNorm's absence on CPU requires. Ranks build from one seed, so syncing
+    # them once at init changes nothing. torch >= 2.13 names this forward_sync_buffers.
+    import inspect
+
+    if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters:
+        return DDP(module, device_ids=ids, forward_sync_buffers=False)
     return DDP(module, device_ids=ids, broadcast_buffers=False)
 
 

@@ -536,8 +536,9 @@ def results_markdown(  # noqa: PLR0912, PLR0915
         f"`{preset}` with the arm's `mutual.mode`; content loss `{content}` (SRGAN-MSE: "
         "pixel MSE on [-1, 1] images, not paper B's VGG loss) + 1e-3 adversarial. Mean ± "
         "standard deviation over seeds of the two members' mean; PSNR/SSIM and NIQE (lower "
-        f"is better) on Y with a {SCALE}-pixel border cut (PIRM conventions). Ma and PI: unavailable "
-        "(the trained model of Ma et al. is not on these machines), never estimated.",
+        f"is better) on Y with a {SCALE}-pixel border cut (PIRM conventions). Ma and PI: "
+        "unavailable (the trained model of Ma et al. is not on these machines), never "
+        "estimated.",
         "",
         "## Preconditions (checked before any contrast is read)",
         "",
