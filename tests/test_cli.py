@@ -494,3 +494,17 @@ def test_upscale_checks_the_name_it_writes_for_alpha_and_16_bit_inputs(
     (src / "a.jpg").unlink()
     assert main(["upscale", str(run), str(src / "b.tif"), "-o", str(fresh)]) == 0
     assert (fresh / "b_x2.png").is_file()
+
+
+def test_extract_and_profile_give_one_compression_figure_for_an_exit(
+    trained_run, tmp_path, capsys
+):
+    import re
+
+    run, _ = trained_run
+    capsys.readouterr()
+    assert main(["extract", str(run), "--exit", "1", "-o", str(tmp_path / "e1.safetensors")]) == 0
+    said = re.search(r"\(([\d.]+)x compression against the center", capsys.readouterr().out)
+    assert main(["profile", str(run), "--input-size", "16x16", "--repeats", "1"]) == 0
+    row = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| exit1 "))
+    assert said and f"| {said.group(1)}x |" in row, (said, row)

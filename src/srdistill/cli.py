@@ -159,10 +159,14 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     with torch.no_grad():
         diff = (light(x) - loaded.full.forward_exit(x, args.exit)).abs().max().item()
     params = sum(p.numel() for p in light.parameters())
-    full_params = sum(p.numel() for p in loaded.full.parameters())
+    # The same reference as `profile`'s compression column: the center as a plain SRResNet
+    # (what one deploys without an exit), not the training-time model with its exit heads.
+    center = loaded.full.extract_exit(loaded.full.num_blocks)
+    center_params = sum(p.numel() for p in center.parameters())
     print(
         f"wrote {out}: SRResNet-{args.exit} x{loaded.scale}, {params:,} parameters "
-        f"({full_params / params:.1f}x fewer than the whole model); "
+        f"({center_params / params:.2f}x compression against the center "
+        f"SRResNet-{loaded.full.num_blocks}, as in `srdistill profile`); "
         f"max |difference| to the exit inside the model: {diff:.2e}"
     )
     return 0
