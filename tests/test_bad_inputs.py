@@ -80,6 +80,9 @@ def workspace(tmp_path_factory):
     (root / "twice.yaml").write_text("seed: 1\nseed: 2\n")
     (root / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
     (root / "empty_folder").mkdir()
+    (root / "list.yaml").write_text("- seed\n- name\n")
+    (root / "broken.yaml").write_text("model: {num_blocks: [1, 2\n")
+    (root / "huge.yaml").write_text("# padding\n" * 200_000)  # 2 MB, over the 1 MB limit
     import os
 
     for name in ("fifo.png", "fifo.safetensors", "fifo.yaml", "fifo.zip"):
@@ -208,6 +211,40 @@ CASES = {
     "table with the stand-in VGG": "reproduce paper-b-2 --out {root}/pb --sets {sets} "
     "-o mutual.content_loss=vgg -o mutual.vgg_weights=random",
     "study with zero seeds": "reproduce study-a --seeds 0 --out {root}/sa2 --records= --no-train",
+    "table with negative seeds": "reproduce paper-a-1 --seeds -2 --out {root}/pa",
+    "table with the study preset": "reproduce paper-a-1 --preset study --out {root}/pa2",
+    "study-b with an unknown arm": "reproduce study-b --arms nope --out {root}/sb2 --records= "
+    "--no-train",
+    # Run folders given where a config is expected, and the reverse.
+    "train a run folder without --resume": "train {run}",
+    "resume a run folder with a preset": "train {run} --resume --preset quick",
+    "train an unknown preset": "train {cfg} --preset nope -o name=new22",
+    "config that is a list": "config {root}/list.yaml",
+    "config that is not YAML": "config {root}/broken.yaml",
+    "config over the size limit": "config {root}/huge.yaml",
+    # Values of the wrong type or range.
+    "a list key given a number": "train {cfg} -o data.train=5 -o name=new23",
+    "patch size not a multiple of the scale": "train {cfg} -o data.patch_size=33 -o name=new24",
+    "negative milestone": "train {cfg} -o optim.milestones=[-5] -o name=new25",
+    "negative gradient clip": "train {cfg} -o train.grad_clip=-1 -o name=new26",
+    "zero threads": "train {cfg} -o train.threads=0 -o name=new27",
+    "zero pixel limit": "train {cfg} -o data.max_pixels=0 -o name=new28",
+    "a text file as the KD teacher": "train {cfg} -o method=kd -o model.arch=srresnet "
+    "-o kd.teacher={root}/a_file -o name=new29",
+    "a text file as the start network": "train {cfg} -o method=plain -o model.arch=srresnet "
+    "-o plain.init_from={root}/a_file -o name=new30",
+    # Inference options a model or machine does not have.
+    "upscale an exit of a plain model": "upscale {light} {img} --exit 3 -o {root}/o12",
+    "upscale from a folder with no checkpoint": "upscale {root}/empty_folder {img} -o {root}/o13",
+    "upscale with a negative memory budget": "upscale {light} {img} -o {root}/o14 "
+    "--memory-budget -1",
+    "eval zero max images": "eval {run} --sets {sets} --max-images 0 --out {root}/ev11",
+    "eval on a missing GPU": "eval {run} --sets {sets} --device cuda:7 --out {root}/ev12",
+    "profile on a missing GPU": "profile {run} --device cuda:7",
+    "profile negative repeats": "profile {run} --repeats -3",
+    "export an exit the run lacks": "export {run} --exit 9 -o {root}/x.onnx",
+    "data import from a missing file": "data download Set5 --from {root}/nope.zip "
+    "--root {root}/dl5",
 }
 
 
@@ -230,5 +267,11 @@ def test_bad_input_is_one_line_and_changes_nothing(workspace, case, capsys):
         assert after.get(path) == digest, f"{case} changed or removed {path}"
 
 
-def test_there_are_at_least_thirty_cases():
-    assert len(CASES) >= 30
+def test_there_are_at_least_a_hundred_cases():
+    assert len(CASES) >= 100
+
+
+def test_every_case_is_listed_in_the_reliability_doc():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text()
+    missing = [case for case in CASES if case not in doc]
+    assert not missing, missing
