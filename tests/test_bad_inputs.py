@@ -81,6 +81,20 @@ def workspace(tmp_path_factory):
     (root / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
     (root / "empty_folder").mkdir()
     (root / "list.yaml").write_text("- seed\n- name\n")
+    import io
+    import tarfile
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i in range(5):
+            z.writestr(f"Set5/img{i}.png", (root / "a" / "img.png").read_bytes() * 50)
+    (root / "trunc.zip").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        t.add(root / "a" / "img.png", arcname="Set5/img.png")
+    (root / "trunc.tgz").write_bytes(buf.getvalue()[:40])
+    (root / "empty.zip").write_bytes(b"")
     (root / "broken.yaml").write_text("model: {num_blocks: [1, 2\n")
     (root / "huge.yaml").write_text("# padding\n" * 200_000)  # 2 MB, over the 1 MB limit
     import os
@@ -245,6 +259,11 @@ CASES = {
     "export an exit the run lacks": "export {run} --exit 9 -o {root}/x.onnx",
     "data import from a missing file": "data download Set5 --from {root}/nope.zip "
     "--root {root}/dl5",
+    "data import of a truncated zip": "data download Set5 --from {root}/trunc.zip "
+    "--root {root}/dl6",
+    "data import of a truncated tgz": "data download Set5 --from {root}/trunc.tgz "
+    "--root {root}/dl7",
+    "data import of an empty zip": "data download Set5 --from {root}/empty.zip --root {root}/dl8",
 }
 
 

@@ -279,7 +279,18 @@ def _copy_limited(src: BinaryIO, out: BinaryIO, limit: int, name: str) -> int:
 def safe_extract(archive: Path, dest: Path) -> None:
     """Extract a zip or tar archive into ``dest``; entries that would escape it, links,
     device files and archives that expand past the size/ratio limits are refused before
-    anything is written."""
+    anything is written. A damaged or truncated archive is one line."""
+    import gzip
+    import zlib
+
+    try:
+        _extract(archive, dest)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        first = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        raise DataError(f"{archive} is damaged or truncated ({first}); download it again") from None
+
+
+def _extract(archive: Path, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:

@@ -62,13 +62,17 @@ def save_module(module: nn.Module, path: str | Path, extra_meta: dict | None = N
     meta = {SPEC_KEY: json.dumps(module.spec())}
     meta.update({k: str(v) for k, v in (extra_meta or {}).items()})
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, str(tmp), metadata=meta)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    umask = os.umask(0)  # the usual 0644 under the user's umask, readable by a server
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
+    try:
+        save_file(state, str(tmp), metadata=meta)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        umask = os.umask(0)  # the usual 0644 under the user's umask, readable by a server
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
 
 
 def read_spec(path: str | Path) -> dict:
@@ -160,13 +164,19 @@ class CheckpointManager:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        for key, module in modules.items():
-            save_module(module, tmp / f"{key}.safetensors")
-        with open(tmp / "state.pt", "wb") as f:
-            torch.save({"step": step, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(tmp)
+        try:
+            for key, module in modules.items():
+                save_module(module, tmp / f"{key}.safetensors")
+            with open(tmp / "state.pt", "wb") as f:
+                torch.save({"step": step, **state}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            _fsync_dir(tmp)
+        except BaseException:
+            # Disk full or killed mid-write: the partial folder goes (its space with it);
+            # the previous checkpoints and the `latest` pointer are untouched.
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
