@@ -69,6 +69,12 @@ def workspace(tmp_path_factory):
         str(root / "nonjson.safetensors"),
         metadata={"srdistill_spec": "{not json"},
     )
+    import torch
+
+    ints = {k: v.to(torch.int8) for k, v in SRResNet(2, 1, 4).state_dict().items()}
+    save_file(ints, str(root / "int8.safetensors"), metadata={
+        "srdistill_spec": json.dumps(SRResNet(2, 1, 4).spec())
+    })  # fmt: skip
     broken = root / "broken_run"
     shutil.copytree(run, broken)
     for state in broken.glob("checkpoints/step_*/state.pt"):
@@ -263,6 +269,7 @@ CASES = {
     "--root {root}/dl6",
     "data import of a truncated tgz": "data download Set5 --from {root}/trunc.tgz "
     "--root {root}/dl7",
+    "eval integer weights": "eval {root}/int8.safetensors --sets {sets} --out {root}/ev13",
     "data import of an empty zip": "data download Set5 --from {root}/empty.zip --root {root}/dl8",
 }
 

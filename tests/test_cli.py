@@ -496,9 +496,7 @@ def test_upscale_checks_the_name_it_writes_for_alpha_and_16_bit_inputs(
     assert (fresh / "b_x2.png").is_file()
 
 
-def test_extract_and_profile_give_one_compression_figure_for_an_exit(
-    trained_run, tmp_path, capsys
-):
+def test_extract_and_profile_give_one_compression_figure_for_an_exit(trained_run, tmp_path, capsys):
     import re
 
     run, _ = trained_run

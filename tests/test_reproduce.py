@@ -45,6 +45,10 @@ def test_paper_a_table_with_two_seeds_then_skips_finished_runs(tmp_path, image_d
     assert "| test_imgs |" in md and " ± " in md
     assert "Test sets not available here: Set99" in md
     assert "27.343 / 0.779" in md  # the paper's numbers beside ours
+    # The header says what every column's cells were trained with, from the saved configs.
+    header = next(ln for ln in md.splitlines() if ln.startswith("Each column's runs: "))
+    assert "SRResNet-8 alone = `self_distill/srresnet8_alone.yaml` (srresnet 8x8, 2 steps" in header
+    assert "exit 8 of 32 = `self_distill/srresnet32_exit8.yaml` (multi_exit_srresnet 32x8" in header
     for name in ["srresnet8_alone_seed0", "srresnet8_alone_seed1", "srresnet32_exit8_seed1"]:
         assert f"({out.name}/runs/quick/{name})" in md or f"(runs/quick/{name})" in md
     rows = list(csv.DictReader((out / "paper-a-1_quick.csv").open()))

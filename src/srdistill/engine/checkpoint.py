@@ -138,11 +138,24 @@ def load_state_into(
     """
     if state is None:
         state = read_weights(path)
-    result = unwrap(model).load_state_dict(state, strict=False)
-    shapes = {k: v.shape for k, v in unwrap(model).state_dict().items()}
-    wrong = [k for k, v in state.items() if k in shapes and shapes[k] != v.shape]
-    if result.missing_keys or result.unexpected_keys or wrong:
-        detail = (result.missing_keys or result.unexpected_keys or wrong)[:3]
+    own = unwrap(model).state_dict()
+    # Dtypes with shapes, before anything is copied: an integer or boolean tensor where the
+    # network holds floats would be cast silently into meaningless weights.
+    kinds = [
+        k
+        for k, v in state.items()
+        if k in own and (v.is_floating_point() != own[k].is_floating_point() or v.is_complex())
+    ]
+    if kinds:
+        k = kinds[0]
+        raise CheckpointError(
+            f"checkpoint {path}: tensor {k} is {state[k].dtype} where "
+            f"{type(unwrap(model)).__name__} holds {own[k].dtype}; the file is not its weights"
+        )
+    wrong = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    result = None if wrong else unwrap(model).load_state_dict(state, strict=False)
+    if wrong or result.missing_keys or result.unexpected_keys:
+        detail = (wrong or result.missing_keys or result.unexpected_keys)[:3]
         raise CheckpointError(
             f"checkpoint {path} does not fit {type(unwrap(model)).__name__} "
             f"(mismatched keys such as {detail}); it belongs to another architecture or size"

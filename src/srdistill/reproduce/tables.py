@@ -264,6 +264,31 @@ def _notes(run_dirs: dict[str, list[Path]]) -> list[str]:
     return sorted(notes)
 
 
+def _column_settings(table: Table, run_dirs: dict[str, list[Path]]) -> list[str]:
+    """What each column's cells were trained with, read from its runs' saved configs: the
+    config, model, steps, batch, patch and learning rate (one entry per distinct setting)."""
+    import yaml
+
+    out = []
+    for col in table.columns:
+        seen = []
+        for d in run_dirs.get(col.label, []):
+            path = d / "config.yaml"
+            if not path.is_file():
+                continue
+            c = yaml.safe_load(path.read_text())
+            m, t, o = c.get("model", {}), c.get("train", {}), c.get("optim", {})
+            text = (
+                f"{m.get('arch')} {m.get('num_blocks')}x{m.get('num_features')}, "
+                f"{t.get('steps')} steps, batch {t.get('batch_size')}, "
+                f"patch {c.get('data', {}).get('patch_size')}, lr {o.get('lr')}"
+            )
+            if text not in seen:
+                seen.append(text)
+        out.append(f"{col.label} = `{col.config}` ({' | '.join(seen) or 'no run yet'})")
+    return out
+
+
 def _cohort_settings(run_dirs: dict[str, list[Path]]) -> str:
     """How the cohort runs were set up (which fakes peers score, content scale, order)."""
     import yaml
@@ -338,6 +363,7 @@ def _markdown(
     ]
     for note in notes:
         lines += [f"**Note: {note}.**", ""]
+    lines += ["Each column's runs: " + "; ".join(_column_settings(table, run_dirs)) + ".", ""]
     settings = _cohort_settings(run_dirs)
     if settings:
         lines += [f"Cohort settings: {settings}.", ""]
