@@ -162,6 +162,7 @@ CASES = {
     "extract below a file": "extract {run} --exit 1 -o {root}/a_file/light.safetensors",
     "profile zero repeats": "profile {run} --repeats 0",
     "profile zero size": "profile {run} --input-size 0x0",
+    "profile a size no memory holds": "profile {run} --input-size 60000x60000",
     "profile garbage size": "profile {run} --input-size big",
     "eval negative max images": "eval {run} --sets {sets} --max-images -1 --out {root}/ev1",
     "eval a missing checkpoint": "eval {root}/missing --sets {sets} --out {root}/ev2",

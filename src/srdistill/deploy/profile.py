@@ -50,7 +50,19 @@ def profile_network(
     repeats: int = 10,
     warmup: int = 2,
 ) -> Profile:
+    from srdistill.deploy.upscale import activation_bytes, available_memory
+    from srdistill.errors import ConfigError
+
     device = torch.device(device)
+    h, w = input_size
+    scale = int(getattr(network, "scale", 4))
+    need, free = activation_bytes(network, h, w, scale), available_memory()
+    if device.type == "cpu" and free is not None and need > free:
+        # Profiling measures one untiled pass: an input whose pass cannot fit is refused.
+        raise ConfigError(
+            f"--input-size {w}x{h} needs about {need / 1024**3:.1f} GB of activations in one "
+            f"pass, more than the {free / 1024**3:.1f} GB available; profile a smaller size"
+        )
     net = network.eval().to(device)
     x = torch.rand(1, 3, *input_size, device=device)
     params = sum(p.numel() for p in net.parameters())

@@ -40,6 +40,35 @@ def tile_for_budget(
     return max(side, 16)
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_output_fits(height: int, width: int, scale: int, channels: int = 3) -> None:
+    """Tiles bound the activations, not the output: the whole SR image is held as float32
+    (three copies at most while it is clamped, converted and written). Refuse, before any
+    work, an output that would not fit in the memory this machine has available."""
+    from srdistill.errors import DataError
+
+    out_h, out_w = height * scale, width * scale
+    need = 3 * 4 * max(channels, 3) * out_h * out_w
+    free = available_memory()
+    if free is not None and need > free:
+        raise DataError(
+            f"the x{scale} output of a {width}x{height} image is {out_w}x{out_h} and needs "
+            f"about {need / 1024**3:.1f} GB, more than the {free / 1024**3:.1f} GB available "
+            "here; upscale it in parts (crop it) or on a machine with more memory"
+        )
+
+
 @torch.no_grad()
 def upscale_tensor(
     network: torch.nn.Module,
@@ -59,6 +88,7 @@ def upscale_tensor(
     activations is tiled automatically: slower, never fatal.
     """
     channels = img.shape[0]
+    check_output_fits(img.shape[-2], img.shape[-1], scale, channels)
     rgb = img[:3] if channels >= 3 else img.expand(3, -1, -1)
     lr = rgb[None].to(device)
     if not tile:

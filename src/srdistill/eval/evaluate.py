@@ -33,7 +33,15 @@ def bicubic_upscaler(scale: int) -> SRFunction:
 def super_resolve(
     fn: SRFunction, lr: torch.Tensor, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
-    """Run ``fn`` on one CHW LR image; returns a CHW CPU float tensor clamped to [0, 1]."""
+    """Run ``fn`` on one CHW LR image; returns a CHW CPU float tensor clamped to [0, 1].
+    A network whose pass over a large image would exceed the activation budget runs in
+    tiles (the same result: the overlap covers its receptive field), as ``upscale`` does."""
+    if isinstance(fn, torch.nn.Module) and lr.shape[0] == 3:
+        from srdistill.deploy.upscale import upscale_tensor
+
+        scale = int(getattr(fn, "scale", 0)) or None
+        if scale:
+            return upscale_tensor(fn, lr, scale, device=device)
     return fn(lr[None].to(device)).float().clamp(0, 1)[0].cpu()
 
 
