@@ -469,13 +469,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--sets",
         default="Set5,Set14,BSD100,Urban100",
-        help="comma-separated set names or folders of HR images",
+        help="comma-separated set names or folders of HR images (default: %(default)s; "
+        "Urban100 with niqe/ma/pi takes long on a CPU)",
     )
     e.add_argument("--scale", type=int, help="upscaling factor (checked against the checkpoint)")
     e.add_argument("--exit", help="exit block to evaluate, or 'all' (default: the center)")
     e.add_argument("--member", help="cohort member to evaluate (an index, or 'all')")
     e.add_argument(
-        "--metrics", default="psnr,ssim", help="comma-separated: psnr, ssim, niqe, ma, pi"
+        "--metrics",
+        default="psnr,ssim",
+        help="comma-separated: psnr, ssim, niqe, ma, pi (default: %(default)s)",
     )
     e.add_argument("--with-bicubic", action="store_true", help="add a bicubic row")
     e.add_argument("--max-images", type=_positive_int, help="only the first N images of each set")
