@@ -75,6 +75,11 @@ def workspace(tmp_path_factory):
     save_file(ints, str(root / "int8.safetensors"), metadata={
         "srdistill_spec": json.dumps(SRResNet(2, 1, 4).spec())
     })  # fmt: skip
+    forged_run = root / "forged_deploy_run"
+    shutil.copytree(run, forged_run)
+    record = json.loads((forged_run / "run.json").read_text())
+    record["deploy"] = ["../../user_files/thesis"]
+    (forged_run / "run.json").write_text(json.dumps(record))
     broken = root / "broken_run"
     shutil.copytree(run, broken)
     for state in broken.glob("checkpoints/step_*/state.pt"):
@@ -270,6 +275,10 @@ CASES = {
     "--root {root}/dl6",
     "data import of a truncated tgz": "data download Set5 --from {root}/trunc.tgz "
     "--root {root}/dl7",
+    "eval a run whose record names ../ networks": "eval {root}/forged_deploy_run --sets {sets} "
+    "--out {root}/ev14",
+    "upscale a run whose record names ../ networks": "upscale {root}/forged_deploy_run {img} "
+    "-o {root}/o15",
     "eval integer weights": "eval {root}/int8.safetensors --sets {sets} --out {root}/ev13",
     "data import of an empty zip": "data download Set5 --from {root}/empty.zip --root {root}/dl8",
 }

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from srdistill.config import short_repr
 from srdistill.engine.checkpoint import CheckpointManager, load_module
 from srdistill.errors import CheckpointError
 from srdistill.models import MultiExitSRResNet, SRResNet
@@ -51,12 +52,25 @@ def deployed_names(path: Path) -> list[str] | None:
     """The SR generators a run declared (run.json "deploy"), for a run or checkpoint folder;
     None for runs made before runs declared them."""
     import json
+    import re
 
     for folder in [path, *path.parents][:3]:
         record = folder / "run.json"
         if record.is_file():
-            names = json.loads(record.read_text()).get("deploy")
-            return list(names) if names else None
+            try:
+                names = json.loads(record.read_text()).get("deploy")
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                return None  # an unreadable run.json: fall back to the files present
+            if not isinstance(names, list) or not names:
+                return None
+            # Network names are bare identifiers; a forged "../x" never leaves the folder.
+            bad = [n for n in names if not (isinstance(n, str) and re.fullmatch(r"\w{1,64}", n))]
+            if bad:
+                raise CheckpointError(
+                    f"{record} names deployed networks {short_repr(bad[0])} that are not plain "
+                    "network names; the run record is damaged"
+                )
+            return list(names)
     return None
 
 
