@@ -38,6 +38,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 f"--preset applies to a config file; the run folder {source} already holds "
                 "its resolved config (change keys with -o instead)"
             )
+        _refuse_a_users_method(source)
         cfg = load_config(None, None, args.override, base=load_run_config(source).to_dict())
         cfg.output_dir, cfg.name = str(source.parent), source.name
     else:
@@ -47,6 +48,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one finish line, not one per rank
         print(f"finished {result.run_dir} at step {result.step}: {summary}")
     return 0
+
+
+def _refuse_a_users_method(run_dir: Path) -> None:
+    """The CLI resumes only the built-in methods; a run trained with a user's own Method
+    class would otherwise continue as the method its config names (e.g. plain L1)."""
+    from srdistill.engine.trainer import recorded_method
+    from srdistill.methods import METHODS
+
+    name, cls = recorded_method(run_dir)
+    builtin = {f"{m.__module__}.{m.__qualname__}" for m in METHODS.values()}
+    if cls is not None and cls not in builtin:
+        raise SrdistillError(
+            f"{run_dir} was trained with your own method {cls} (config method: {name}); "
+            "resume it from Python: srdistill.engine.train(cfg, YourMethod, resume=True)"
+        )
 
 
 def _cmd_config(args: argparse.Namespace) -> int:

@@ -536,6 +536,35 @@ def load_config(
     return config_from_dict(raw)
 
 
+# The version of the config's meaning, recorded in run.json. A run written under an older
+# one is read with LEGACY_VALUES for keys its saved config lacks; a newer one is refused.
+CONFIG_SCHEMA = 2
+# Keys added after runs were first saved, with the behaviour a saved config lacking them was
+# trained with. Reading such a config with today's default instead would resume or reuse it
+# with other maths and no warning (mutual.peer_images' default is now "own").
+LEGACY_VALUES: dict[str, Any] = {"mutual.peer_images": "same", "mutual.content_loss": "vgg"}
+
+
+def read_saved_config(path: str | Path) -> RunConfig:
+    """A run's saved config.yaml, migrated explicitly: a key in LEGACY_VALUES that the
+    saved section lacks gets the value the run was trained with (said in the log)."""
+    import logging
+
+    path = Path(path)
+    raw = read_yaml(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} is not a saved config (a mapping of sections)")
+    flat = flatten(raw)
+    for key, value in LEGACY_VALUES.items():
+        section, leaf = key.split(".", 1)
+        if key not in flat and isinstance(raw.get(section), dict):
+            raw[section][leaf] = value
+            logging.getLogger(__name__).info(
+                "%s predates %s: read as %r, the behaviour it was trained with", path, key, value
+            )
+    return config_from_dict(raw)
+
+
 def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     """{"a": {"b": 1}} -> {"a.b": 1}: config keys as written on the command line."""
     out: dict[str, Any] = {}

@@ -131,3 +131,37 @@ def test_a_method_without_train_step_is_named_in_one_line_before_training(tmp_pa
         train(cfg, method=MyMethod)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "runs" / "tiny" / "checkpoints").exists()
+
+
+def test_run_json_names_a_users_method_and_the_cli_refuses_to_resume_it(
+    tmp_path, image_dirs, capsys
+):
+    import json
+
+    from srdistill.cli import main
+    from srdistill.config import CONFIG_SCHEMA
+
+    cfg = config_from_dict(tiny_config(tmp_path, image_dirs, train__steps=2))
+    run = train(cfg, method=TotalVariationMethod).run_dir
+    record = json.loads((run / "run.json").read_text())
+    assert record["method_class"].endswith("test_method_contract.TotalVariationMethod")
+    assert record["config_schema"] == CONFIG_SCHEMA and record["architecture"]
+    before = (run / "metrics.jsonl").read_text()
+    assert main(["train", str(run), "--resume", "-o", "train.steps=4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "your own method" in err[0] and "TotalVariationMethod" in err[0]
+    assert (run / "metrics.jsonl").read_text() == before  # nothing trained as plain L1
+
+
+def test_a_saved_config_older_than_a_key_is_read_with_the_behaviour_it_was_trained_with(
+    tmp_path,
+):
+    import yaml
+
+    from srdistill.config import RunConfig, read_saved_config
+
+    raw = RunConfig().to_dict()
+    del raw["mutual"]["peer_images"]  # written before the key existed
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
+    assert RunConfig().mutual.peer_images == "own"  # today's default
+    assert read_saved_config(tmp_path / "config.yaml").mutual.peer_images == "same"

@@ -55,3 +55,17 @@ def test_run_config_refuses_the_stand_in_vgg_but_not_pixel_content(tmp_path):
         run_config("mutual/x4_ml.yaml", "paper", 0, tmp_path, [*base, "mutual.content_loss=vgg"])
     cfg = run_config("mutual/x4_ml.yaml", "quick", 0, tmp_path, base)  # quick: pixel_mse
     assert cfg.mutual.content_loss == "pixel_mse"
+
+
+def test_a_run_older_than_a_changed_default_is_not_reused_for_todays_config(tmp_path):
+    """peer_images' default became "own": a cohort saved before the key existed trained
+    with "same", so it is not the run asked for today, and the refusal names the key."""
+    from srdistill.config import load_config
+
+    cfg = load_config("mutual/x4_ml", "quick", ["mutual.init_from=x"])
+    run = tmp_path / "run"
+    run.mkdir()
+    raw = cfg.to_dict()
+    del raw["mutual"]["peer_images"]
+    (run / "config.yaml").write_text(yaml.safe_dump(raw))
+    assert reuse_differences(run, cfg) == ["mutual.peer_images: 'same' -> 'own'"]

@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 
 from srdistill.config import (
+    CONFIG_SCHEMA,
     RunConfig,
     changed_keys,
-    config_from_dict,
     flatten,
-    read_yaml,
+    read_saved_config,
     save_config,
     short_repr,
 )
@@ -102,7 +102,7 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
                 "(no config.yaml and run.json); choose another name (-o name=...)"
             )
         if resume and saved.exists():
-            old_cfg = config_from_dict(read_yaml(saved.read_text()))
+            old_cfg = read_saved_config(saved)
             mutable = set(RESUME_MUTABLE)
             if cfg.optim.schedule == "cosine":  # its curve is drawn over train.steps
                 mutable.discard("train.steps")
@@ -157,7 +157,26 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise SrdistillError(f"{run_dir} is not a run folder (no config.yaml)")
-    return config_from_dict(read_yaml(path.read_text()))
+    schema = _recorded(run_dir, "config_schema")
+    if isinstance(schema, int) and schema > CONFIG_SCHEMA:
+        raise ConfigError(
+            f"{run_dir} was written by a newer srdistill (config schema {schema}, this one "
+            f"reads {CONFIG_SCHEMA}); upgrade srdistill to resume it"
+        )
+    return read_saved_config(path)
+
+
+def _recorded(run_dir: str | Path, key: str) -> object:
+    """One entry of a run's run.json (None when absent or unreadable)."""
+    try:
+        return json.loads((Path(run_dir) / "run.json").read_text()).get(key)
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        return None
+
+
+def recorded_method(run_dir: str | Path) -> tuple[str | None, str | None]:
+    """(registered method name, class path) a run was trained with, from its run.json."""
+    return _recorded(run_dir, "method"), _recorded(run_dir, "method_class")
 
 
 MethodFactory = Callable[[RunConfig, TrainingContext], Method]
@@ -491,6 +510,11 @@ def _train_locked(
     record = {
         "name": cfg.name,
         "method": cfg.method,
+        # The class that computed the steps: a user's own Method is named here, so a resume
+        # through the CLI (which knows only the built-in methods) can refuse it.
+        "method_class": f"{type(method).__module__}.{type(method).__qualname__}",
+        "architecture": cfg.model.arch,
+        "config_schema": CONFIG_SCHEMA,
         "seed": cfg.seed,
         "notes": method.notes(),
         "deploy": method.deploy_networks(),  # which networks are the SR models, in order

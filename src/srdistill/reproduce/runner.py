@@ -18,10 +18,9 @@ from srdistill.config import (
     CONFIG_DIR,
     RunConfig,
     changed_keys,
-    config_from_dict,
     flatten,
     load_config,
-    read_yaml,
+    read_saved_config,
     short_repr,
 )
 from srdistill.engine.logging import read_metrics
@@ -89,7 +88,7 @@ def reuse_differences(run_dir: Path, cfg: RunConfig) -> list[str]:
     if not saved_path.is_file():
         return [f"{saved_path} is missing"]
     try:
-        saved = config_from_dict(read_yaml(saved_path.read_text()))
+        saved = read_saved_config(saved_path)
     except (ConfigError, yaml.YAMLError) as exc:
         return [f"{saved_path} does not load ({str(exc).splitlines()[0]})"]
     old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
