@@ -263,7 +263,9 @@ def study_a(
     results = study.run_all(todo, train_missing, wait_seconds)
     study.add_train_flops(results, out)
     bicubic = bicubic_scores(out, present, SCALE)
-    curves = read_curves(records, runs_dir, sorted({run_name(a, s) for a, s in jobs(seeds)}))
+    # Curves of the runs in the tables only (a run still training elsewhere is not drawn).
+    finished = {run_name(ARM_BY_NAME[a], s) for a, s in results}
+    curves = read_curves(records, runs_dir, sorted(finished))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "results.csv", results_csv(results).encode())
     plot = out / "validation_psnr.png"

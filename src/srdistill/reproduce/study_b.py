@@ -377,7 +377,8 @@ def study_b(
     results = study.run_all(select_jobs(spec, seeds, arms), train_missing, wait_seconds)
     study.add_train_flops(results, out)
     bicubic = bicubic_scores(out, present, SCALE, ("psnr", "ssim", "niqe"))
-    names = sorted({spec.run_name(a, s) for a, s in spec.jobs(seeds)})
+    # Curves of the runs in the tables only (a run still training elsewhere is not drawn).
+    names = sorted({spec.run_name(spec.arm_by_name[a], s) for a, s in results})
     curves = read_curves(records, runs_dir, names)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "results.csv", results_csv(results).encode())
