@@ -16,9 +16,14 @@ from pathlib import Path
 from srdistill.errors import CheckpointError
 
 
-def _hub_checkpoints() -> list[Path]:
-    from srdistill.models.vgg import hub_checkpoint_dir
+def hub_checkpoint_dir() -> Path:
+    """torch hub's checkpoint cache, where torchvision keeps vgg19-dcbb9e9d.pth."""
+    import torch
 
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _hub_checkpoints() -> list[Path]:
     return [hub_checkpoint_dir()]
 
 

@@ -83,3 +83,17 @@ def test_a_pickle_bearing_weight_file_is_refused_in_one_line(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(CheckpointError, match="the file is empty"):
         build_vgg19_features("relu5_4", str(empty))
+
+
+def test_weights_does_not_import_the_models():
+    """models.vgg reads weights.py's registry; the reverse import made a cycle."""
+    import ast
+    from pathlib import Path
+
+    import srdistill.weights
+
+    tree = ast.parse(Path(srdistill.weights.__file__).read_text())
+    imported = {
+        n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+    } | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m.startswith("srdistill.models") for m in imported), imported

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from srdistill.errors import CheckpointError
-from srdistill.weights import WEIGHTS
+from srdistill.weights import WEIGHTS, hub_checkpoint_dir
 
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 VGG19_FILE = WEIGHTS["vgg19"].file
@@ -84,10 +84,6 @@ class VGG19Features(nn.Module):
         if bad:
             raise CheckpointError(f"VGG19 weights have the wrong shape at features.{bad[0]}")
         self.features.load_state_dict(wanted)
-
-
-def hub_checkpoint_dir() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints"
 
 
 def find_vgg19_weights(configured: str | None = None) -> Path | None:
