@@ -180,7 +180,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     center = loaded.full.extract_exit(loaded.full.num_blocks)
     center_params = sum(p.numel() for p in center.parameters())
     print(
-        f"wrote {out}: SRResNet-{args.exit} x{loaded.scale}, {params:,} parameters "
+        f"wrote {out}: SRResNet-{args.exit} x{loaded.scale}"
+        + (" from the EMA weights" if loaded.source.name.startswith("ema_") else "")
+        + f", {params:,} parameters "
         f"({center_params / params:.2f}x compression against the center "
         f"SRResNet-{loaded.full.num_blocks}, as in `srdistill profile`); "
         f"max |difference| to the exit inside the model: {diff:.2e}"

@@ -77,6 +77,9 @@ class TrainConfig:
     ckpt_every: int = 1000
     keep_checkpoints: int = 2
     grad_clip: float | None = None
+    # Exponential moving average of the deployed networks' weights (e.g. 0.999); None: off.
+    # When on, validation, eval, upscale, extract and export use the averaged weights.
+    ema_decay: float | None = None
     progress: bool = True
 
 
@@ -454,6 +457,9 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad("optim.weight_decay must be a finite number >= 0")
     if not 0 < o.gamma <= 1 or any(s < 1 for s in o.milestones):
         raise bad("optim.gamma must lie in (0, 1] and optim.milestones be positive steps")
+    ema = cfg.train.ema_decay
+    if ema is not None and not (isinstance(ema, float | int) and 0 < ema < 1):
+        raise bad(f"train.ema_decay must lie in (0, 1), e.g. 0.999 (or null for none); got {ema}")
     if cfg.train.grad_clip is not None and not cfg.train.grad_clip > 0:
         raise bad("train.grad_clip must be positive (or null for none)")
     for key, value in (

@@ -154,3 +154,35 @@ def test_each_resumption_is_recorded_as_a_session(tmp_path, image_dirs):
     record = json.loads((tmp_path / "runs" / "tiny" / "run.json").read_text())
     assert [s["started_at_step"] for s in record["sessions"]] == [0, 2]
     assert record["environment"]["packages"]["torch"]
+
+
+def test_ema_is_an_engine_option_that_resumes_bit_exactly_and_deploys(tmp_path, image_dirs):
+    """EMA of the deployed networks for any method, no edit to it: saved per checkpoint,
+    restored exactly on resume, used by the loaders (and said)."""
+    from safetensors.torch import load_file
+
+    from srdistill.config import config_from_dict
+    from srdistill.deploy.loading import load_sr_model
+    from srdistill.methods import train
+
+    def run(folder, steps, resume=False):
+        raw = tiny_config(folder, image_dirs, train__steps=steps, train__ckpt_every=2)
+        raw["train"]["ema_decay"] = 0.9
+        return train(config_from_dict(raw), resume=resume).run_dir
+
+    straight = run(tmp_path / "a", 4)
+    half = run(tmp_path / "b", 2)
+    resumed = run(tmp_path / "b", 4, resume=True)
+    assert resumed == half
+    ckpt_a = straight / "checkpoints" / "step_00000004"
+    ckpt_b = resumed / "checkpoints" / "step_00000004"
+    ema_files = sorted(p.name for p in ckpt_a.glob("ema_*.safetensors"))
+    assert ema_files  # one per deployed network
+    for name in ema_files + [n.removeprefix("ema_") for n in ema_files]:
+        a, b = load_file(str(ckpt_a / name)), load_file(str(ckpt_b / name))
+        assert all(torch.equal(a[k], b[k]) for k in a), name  # bit-exact across the resume
+    live = load_file(str(ckpt_a / ema_files[0].removeprefix("ema_")))
+    avg = load_file(str(ckpt_a / ema_files[0]))
+    assert any(not torch.equal(live[k], avg[k]) for k in live)  # it really is an average
+    loaded = load_sr_model(straight)
+    assert loaded.source.name.startswith("ema_") and "(EMA weights)" in loaded.label

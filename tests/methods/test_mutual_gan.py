@@ -150,3 +150,14 @@ def test_unknown_content_loss_is_refused_with_the_choices(tmp_path, image_dirs):
 
     with pytest.raises(ConfigError, match="pixel_mse"):
         config_from_dict(cohort_config(tmp_path, image_dirs, mutual__content_loss="mse"))
+
+
+def test_the_engines_ema_averages_every_generator_of_a_cohort(tmp_path, image_dirs):
+    raw = cohort_config(tmp_path, image_dirs, mutual__content_loss="l1")
+    raw["train"]["ema_decay"] = 0.5
+    run = train(config_from_dict(raw))
+    ckpt = run.run_dir / "checkpoints" / "step_00000002"
+    assert {p.name for p in ckpt.glob("ema_*")} == {
+        "ema_generator_0.safetensors",
+        "ema_generator_1.safetensors",
+    }  # the deployed networks only, not the discriminators

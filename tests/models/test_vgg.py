@@ -93,7 +93,7 @@ def test_weights_does_not_import_the_models():
     import srdistill.weights
 
     tree = ast.parse(Path(srdistill.weights.__file__).read_text())
-    imported = {
-        n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-    } | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
     assert not any(m.startswith("srdistill.models") for m in imported), imported

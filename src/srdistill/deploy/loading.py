@@ -45,6 +45,8 @@ class LoadedModel:
             net, label = full, name
         if self.member is not None:
             label = f"member {self.member}: {label}"
+        if Path(self.source).name.startswith("ema_"):
+            label += " (EMA weights)"
         return LoadedModel(net.eval(), label, self.scale, self.source, full, self.member)
 
 
@@ -99,6 +101,9 @@ def find_weights(path: str | Path, member: int | None = None) -> Path:
     if member is not None and not 0 <= member < len(names):
         raise MemberChoiceError(f"{path} has no member {member}; members are 0..{len(names) - 1}")
     name = names[member or 0] + ".safetensors"
+    averaged = path / f"ema_{name}"  # written when the run trained with train.ema_decay
+    if averaged.is_file():
+        return averaged
     if not (path / name).is_file():
         raise CheckpointError(f"no {name} in {path}")
     return path / name

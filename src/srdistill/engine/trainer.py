@@ -8,6 +8,7 @@ schedulers, RNG state, step) is in the checkpoint; data order needs no state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -38,6 +39,7 @@ from srdistill.engine.checkpoint import (
     unwrap,
 )
 from srdistill.engine.distributed import DistInfo, all_reduce_mean, barrier, init_distributed
+from srdistill.engine.ema import WeightAverage
 from srdistill.engine.lock import LOCK_NAME, RunLock
 from srdistill.engine.logging import MetricLogger
 from srdistill.engine.method import Method, TrainingContext
@@ -240,10 +242,14 @@ def restore(method: Method, ckpt_dir: Path) -> int:
     return int(state["step"])
 
 
-def restore_newest(method: Method, ckpts: CheckpointManager) -> int:
+def restore_newest(
+    method: Method, ckpts: CheckpointManager, ema: WeightAverage | None = None
+) -> int:
     """Restore the newest checkpoint that loads; skipped broken ones are named in one line."""
     for ckpt in ckpts.candidates():
         try:
+            if ema is not None:  # read first: a checkpoint without them is not this run's
+                ema.restore(ckpt)
             return restore(method, ckpt)
         except CheckpointError as exc:
             log.warning("skipping checkpoint %s: it does not load (%s)", ckpt.name, exc)
@@ -482,8 +488,12 @@ def _train_locked(
     ctx = TrainingContext(device, cfg.train.precision, info)
     method = build_method(cfg, ctx, factory)
     validation_metrics(method)  # a bad declaration fails before any step
+    ema = None
+    if cfg.train.ema_decay:
+        deployed = {n: method.networks[n] for n in method.deploy_networks()}
+        ema = WeightAverage(deployed, cfg.train.ema_decay)
     ckpts = CheckpointManager(run_dir, cfg.train.keep_checkpoints)
-    start = restore_newest(method, ckpts) if resume else 0
+    start = restore_newest(method, ckpts, ema) if resume else 0
     if start and info.is_main:
         log.info("resumed %s from step %d", run_dir, start)
     if resume and info.is_main:  # the resumable keys (steps, logging, place) may have changed
@@ -518,6 +528,7 @@ def _train_locked(
         "seed": cfg.seed,
         "notes": method.notes(),
         "deploy": method.deploy_networks(),  # which networks are the SR models, in order
+        "ema_decay": cfg.train.ema_decay,  # set: the deployed weights are the averaged ones
         "train_images": len(data),
         "environment": session["environment"],  # the latest session's, for quick reading
         "sessions": [session],
@@ -536,7 +547,8 @@ def _train_locked(
     def save(step: int) -> Path | None:
         path = None
         if info.is_main:
-            path = ckpts.save(step, method.networks, training_state(method))
+            modules = {**method.networks, **(ema.modules() if ema else {})}
+            path = ckpts.save(step, modules, training_state(method))
             write_json(run_dir / "status.json", {"state": "running", "step": step, "total": total})
         barrier(info)
         return path
@@ -582,6 +594,8 @@ def _train_locked(
                 lr = lr.to(device, non_blocking=True)
                 hr = hr.to(device, non_blocking=True)
                 losses = method.train_step(lr, hr)
+                if ema is not None:
+                    ema.update()
                 nonfinite += (~torch.isfinite(losses["loss"].detach())).float()
                 for sched in method.schedulers.values():
                     sched.step()
@@ -601,7 +615,8 @@ def _train_locked(
                         bar.set(loss=f"{values['loss']:.4f}")
                 if validation_set and (step % cfg.train.val_every == 0 or step == total):
                     if info.is_main:
-                        val_logs = validate(method, cfg, device)
+                        with ema.swapped_in() if ema else contextlib.nullcontext():
+                            val_logs = validate(method, cfg, device)
                         last_logs.update(val_logs)
                         if logger:
                             logger.log(step, val_logs)
