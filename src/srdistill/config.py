@@ -77,6 +77,10 @@ class TrainConfig:
     ckpt_every: int = 1000
     keep_checkpoints: int = 2
     grad_clip: float | None = None
+    # Micro-batches of batch_size per optimizer step (gradient accumulation): the effective
+    # batch is batch_size x accumulate. BatchNorm (SRResNet, the SRGAN discriminator) still
+    # normalises per micro-batch, so it is not the same as one larger batch.
+    accumulate: int = 1
     # Exponential moving average of the deployed networks' weights (e.g. 0.999); None: off.
     # When on, validation, eval, upscale, extract and export use the averaged weights.
     ema_decay: float | None = None
@@ -422,7 +426,15 @@ def _validate(cfg: RunConfig) -> RunConfig:
         )
     if cfg.mutual.temperature <= 0:
         raise bad("mutual.temperature must be positive")
-    for key in ("steps", "batch_size", "log_every", "val_every", "ckpt_every", "keep_checkpoints"):
+    for key in (
+        "steps",
+        "batch_size",
+        "log_every",
+        "val_every",
+        "ckpt_every",
+        "keep_checkpoints",
+        "accumulate",
+    ):
         if getattr(cfg.train, key) < 1:
             raise bad(f"train.{key} must be at least 1")
     m, o, d = cfg.model, cfg.optim, cfg.data

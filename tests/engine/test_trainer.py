@@ -186,3 +186,74 @@ def test_ema_is_an_engine_option_that_resumes_bit_exactly_and_deploys(tmp_path, 
     assert any(not torch.equal(live[k], avg[k]) for k in live)  # it really is an average
     loaded = load_sr_model(straight)
     assert loaded.source.name.startswith("ema_") and "(EMA weights)" in loaded.label
+
+
+def test_gradient_accumulation_equals_the_step_on_the_whole_batch(tmp_path, image_dirs):
+    """Two micro-batches of 2 with train.accumulate = 2 give the gradient of one batch of
+    4 for a mean loss, through step_optimizer (which every method uses). The network here
+    has no BatchNorm: with it (SRResNet, the SRGAN discriminator) statistics are per
+    micro-batch, so accumulation is not the same as a larger batch."""
+    import torch.nn.functional as F
+
+    from srdistill.config import config_from_dict
+    from srdistill.engine.distributed import DistInfo
+    from srdistill.engine.method import Method, TrainingContext
+    from srdistill.engine.trainer import build_method
+
+    class ConvOnly(Method):
+        def __init__(self, cfg, ctx):
+            super().__init__(cfg, ctx)
+            self.model = torch.nn.Sequential(torch.nn.Conv2d(3, 12, 3, padding=1),
+                                             torch.nn.PixelShuffle(2))  # fmt: skip
+            self.networks["model"] = self.model
+            self.add_optimizer("model", self.model.parameters())
+
+        def train_step(self, lr, hr):
+            loss = F.l1_loss(self.model(lr), hr)
+            self.step_optimizer("model", loss, self.model.parameters())
+            return {"loss": loss.detach()}
+
+        def eval_networks(self):
+            return {"model": self.model}
+
+    cfg = config_from_dict(tiny_config(tmp_path, image_dirs))
+    gen = torch.Generator().manual_seed(3)
+    lr, hr = torch.rand(4, 3, 8, 8, generator=gen), torch.rand(4, 3, 16, 16, generator=gen)
+
+    def step_gradients(micro_batches):
+        """The gradient the optimizer stepped with (left in .grad after the step)."""
+        ctx = TrainingContext(torch.device("cpu"), "fp32", DistInfo())
+        method = build_method(cfg, ctx, ConvOnly)
+        for index, (a, b) in enumerate(micro_batches):
+            ctx.micro = (index, len(micro_batches))
+            method.train_step(a, b)
+        return {k: p.grad.clone() for k, p in method.networks["model"].named_parameters()}
+
+    whole = step_gradients([(lr, hr)])
+    halves = step_gradients([(lr[:2], hr[:2]), (lr[2:], hr[2:])])
+    eps = torch.finfo(torch.float32).eps
+    for key in whole:
+        # The same sum in another order: float32 rounding, relative to the gradient's size.
+        scale = whole[key].abs().max().item()
+        assert torch.allclose(whole[key], halves[key], rtol=0, atol=64 * eps * scale), key
+    first_half = step_gradients([(lr[:2], hr[:2])])
+    assert any(not torch.allclose(whole[k], first_half[k]) for k in whole)
+
+
+def test_accumulation_resumes_exactly(tmp_path, image_dirs):
+    from safetensors.torch import load_file
+
+    from srdistill.config import config_from_dict
+    from srdistill.methods import train
+
+    def run(folder, steps, resume=False):
+        raw = tiny_config(folder, image_dirs, train__steps=steps, train__ckpt_every=2)
+        raw["train"]["accumulate"] = 2
+        return train(config_from_dict(raw), resume=resume).run_dir
+
+    a = run(tmp_path / "a", 4)
+    run(tmp_path / "b", 2)
+    b = run(tmp_path / "b", 4, resume=True)
+    for f in (a / "checkpoints" / "step_00000004").glob("*.safetensors"):
+        x, y = load_file(str(f)), load_file(str(b / "checkpoints" / "step_00000004" / f.name))
+        assert all(torch.equal(x[k], y[k]) for k in x), f.name

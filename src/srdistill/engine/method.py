@@ -31,6 +31,9 @@ class TrainingContext:
     device: torch.device
     precision: str
     dist: DistInfo
+    # (index, count) of the micro-batch being computed within one optimizer step; set by
+    # the engine under train.accumulate, read by step_optimizer.
+    micro: tuple[int, int] = (0, 1)
 
     def prepare(self, module: nn.Module) -> nn.Module:
         return prepare_module(module, self.device, self.dist)
@@ -99,9 +102,16 @@ class Method:
         return opt
 
     def step_optimizer(self, name: str, loss: torch.Tensor, params: Iterable[nn.Parameter]) -> None:
+        """Backward and, on the last micro-batch of a step, clip and step. Under
+        train.accumulate = k the engine runs train_step on k micro-batches; their gradients
+        (each loss / k) add up to the gradient of the mean over all of them."""
+        index, count = self.ctx.micro
         opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if index == 0:
+            opt.zero_grad(set_to_none=True)
+        (loss / count if count > 1 else loss).backward()
+        if index < count - 1:
+            return
         if self.cfg.train.grad_clip:
             torch.nn.utils.clip_grad_norm_(list(params), self.cfg.train.grad_clip)
         opt.step()

@@ -14,7 +14,7 @@ import logging
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -399,18 +399,22 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
-def _batches(data: TrainPatches, start: int, total: int, workers: int):  # noqa: ANN202
+def _batches(data: TrainPatches, start: int, total: int, workers: int, per_step: int = 1):  # noqa: ANN202
+    """The micro-batches of steps start+1..total, in order: ``per_step`` of them per step
+    (batch index (step - 1) * per_step + j + 1), so one step's data never depends on
+    whether the run was resumed."""
+    first, last = start * per_step + 1, total * per_step
     if workers <= 0:
-        for step in range(start + 1, total + 1):
-            yield data.batch(step)
+        for index in range(first, last + 1):
+            yield data.batch(index)
         return
 
     class _Steps(torch.utils.data.Dataset):
         def __len__(self) -> int:
-            return total - start
+            return last - first + 1
 
         def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-            return data.batch(start + 1 + i)
+            return data.batch(first + i)
 
     loader = torch.utils.data.DataLoader(
         _Steps(),
@@ -474,6 +478,29 @@ def _mark_failed(run_dir: Path) -> None:
             write_json(status, old)
     except (OSError, ValueError):
         pass
+
+
+def _accumulated_step(
+    method: Method, ctx: TrainingContext, batches: Iterator, count: int, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """One optimizer step over ``count`` micro-batches; the losses logged are their mean.
+    Under DDP the gradients are all-reduced on the last micro-batch only (no_sync)."""
+    total: dict[str, torch.Tensor] = {}
+    for index in range(count):
+        lr, hr = next(batches)
+        lr, hr = lr.to(device, non_blocking=True), hr.to(device, non_blocking=True)
+        ctx.micro = (index, count)
+        with contextlib.ExitStack() as stack:
+            if index < count - 1:
+                for net in method.networks.values():
+                    if hasattr(net, "no_sync"):
+                        stack.enter_context(net.no_sync())
+            losses = method.train_step(lr, hr)
+        for key, value in losses.items():
+            value = value.detach()
+            total[key] = total[key] + value if key in total else value
+    ctx.micro = (0, 1)
+    return {key: value / count for key, value in total.items()} if count > 1 else total
 
 
 def _train_locked(
@@ -587,13 +614,11 @@ def _train_locked(
 
     with _StopFlag() as stop:
         try:
-            for step, (lr, hr) in enumerate(
-                _batches(data, start, total, cfg.data.num_workers), start=start + 1
-            ):
+            k = cfg.train.accumulate
+            batches = _batches(data, start, total, cfg.data.num_workers, k)
+            for step in range(start + 1, total + 1):
                 t_step = time.perf_counter()
-                lr = lr.to(device, non_blocking=True)
-                hr = hr.to(device, non_blocking=True)
-                losses = method.train_step(lr, hr)
+                losses = _accumulated_step(method, ctx, batches, k, device)
                 if ema is not None:
                     ema.update()
                 nonfinite += (~torch.isfinite(losses["loss"].detach())).float()
