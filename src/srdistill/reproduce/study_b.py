@@ -385,7 +385,10 @@ def study_b(
     atomic_write_bytes(out / "discriminators.csv", discriminators_csv(results).encode())
     figures = []
     if _plot_curves(curves, out / "training_curves.png"):
-        figures.append(("validation PSNR and discriminator loss, seed 0", "training_curves.png"))
+        figures.append(("validation PSNR (Set5, member 0) vs step, seed 0", "training_curves.png"))
+        if (out / "training_curves_disc.png").is_file():
+            figures.append(("discriminator 0's real/fake BCE vs step, seed 0",
+                            "training_curves_disc.png"))  # fmt: skip
     for set_name, image in FIGURE_IMAGES:
         name = f"crops_{set_name}_{image}.png"
         if _crop_figure(results, set_name, image, out / name):
