@@ -69,7 +69,8 @@ class OptimConfig:
 class TrainConfig:
     steps: int = 100_000
     batch_size: int = 16
-    precision: str = field(default="fp32", metadata=_choices("fp32", "bf16"))
+    # fp32 | bf16 (autocast) | fp16 (autocast with a gradient scaler)
+    precision: str = field(default="fp32", metadata=_choices("fp32", "bf16", "fp16"))
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None  # CPU threads for torch; None keeps torch's default
     log_every: int = 10

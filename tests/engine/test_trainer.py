@@ -257,3 +257,23 @@ def test_accumulation_resumes_exactly(tmp_path, image_dirs):
     for f in (a / "checkpoints" / "step_00000004").glob("*.safetensors"):
         x, y = load_file(str(f)), load_file(str(b / "checkpoints" / "step_00000004" / f.name))
         assert all(torch.equal(x[k], y[k]) for k in x), f.name
+
+
+def test_fp16_trains_with_a_gradient_scaler_and_resumes_exactly(tmp_path, image_dirs):
+    from srdistill.config import config_from_dict
+    from srdistill.methods import train
+    from srdistill.safe_load import load_tensors
+
+    def run(folder, steps, resume=False):
+        raw = tiny_config(folder, image_dirs, train__steps=steps, train__ckpt_every=2)
+        raw["train"]["precision"] = "fp16"
+        return train(config_from_dict(raw), resume=resume).run_dir
+
+    a = run(tmp_path / "a", 4)
+    run(tmp_path / "b", 2)
+    b = run(tmp_path / "b", 4, resume=True)
+    state = load_tensors(a / "checkpoints" / "step_00000004" / "state.pt", "state")
+    assert state["grad_scaler"]["scale"] > 0  # the scale travels with the checkpoint
+    for f in (a / "checkpoints" / "step_00000004").glob("*.safetensors"):
+        x, y = load_file(str(f)), load_file(str(b / "checkpoints" / "step_00000004" / f.name))
+        assert all(torch.equal(x[k], y[k]) for k in x), f.name

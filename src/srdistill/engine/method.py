@@ -34,6 +34,13 @@ class TrainingContext:
     # (index, count) of the micro-batch being computed within one optimizer step; set by
     # the engine under train.accumulate, read by step_optimizer.
     micro: tuple[int, int] = (0, 1)
+    # fp16: losses are scaled so small gradients survive the half-precision backward; the
+    # engine updates the scale once per step and saves it with the training state.
+    scaler: torch.amp.GradScaler | None = None
+
+    def __post_init__(self) -> None:
+        if self.precision == "fp16" and self.scaler is None:
+            self.scaler = torch.amp.GradScaler(self.device.type)
 
     def prepare(self, module: nn.Module) -> nn.Module:
         return prepare_module(module, self.device, self.dist)
@@ -41,6 +48,8 @@ class TrainingContext:
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        if self.precision == "fp16":
+            return torch.autocast(self.device.type, dtype=torch.float16)
         return contextlib.nullcontext()
 
 
@@ -106,15 +115,22 @@ class Method:
         train.accumulate = k the engine runs train_step on k micro-batches; their gradients
         (each loss / k) add up to the gradient of the mean over all of them."""
         index, count = self.ctx.micro
+        scaler = self.ctx.scaler
         opt = self.optimizers[name]
         if index == 0:
             opt.zero_grad(set_to_none=True)
-        (loss / count if count > 1 else loss).backward()
+        loss = loss / count if count > 1 else loss
+        (scaler.scale(loss) if scaler is not None else loss).backward()
         if index < count - 1:
             return
         if self.cfg.train.grad_clip:
+            if scaler is not None:
+                scaler.unscale_(opt)  # clip the true gradient, not the scaled one
             torch.nn.utils.clip_grad_norm_(list(params), self.cfg.train.grad_clip)
-        opt.step()
+        if scaler is not None:
+            scaler.step(opt)  # skipped when the scaled gradient overflowed
+        else:
+            opt.step()
 
 
 def make_optimizer(

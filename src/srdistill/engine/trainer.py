@@ -236,6 +236,8 @@ def restore(method: Method, ckpt_dir: Path) -> int:
         opt.load_state_dict(state["optimizers"][name])
     for name, sched in method.schedulers.items():
         sched.load_state_dict(state["schedulers"][name])
+    if method.ctx.scaler is not None and "grad_scaler" in state:
+        method.ctx.scaler.load_state_dict(state["grad_scaler"])
     torch.set_rng_state(state["rng"]["torch"])
     if torch.cuda.is_available() and state["rng"].get("cuda"):
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -259,7 +261,9 @@ def restore_newest(
 
 
 def training_state(method: Method) -> dict:
+    scaler = method.ctx.scaler
     return {
+        **({"grad_scaler": scaler.state_dict()} if scaler is not None else {}),
         "optimizers": {k: o.state_dict() for k, o in method.optimizers.items()},
         "schedulers": {k: s.state_dict() for k, s in method.schedulers.items()},
         "rng": {
@@ -500,6 +504,8 @@ def _accumulated_step(
             value = value.detach()
             total[key] = total[key] + value if key in total else value
     ctx.micro = (0, 1)
+    if ctx.scaler is not None:
+        ctx.scaler.update()  # once per step, after every optimizer of the method stepped
     return {key: value / count for key, value in total.items()} if count > 1 else total
 
 
