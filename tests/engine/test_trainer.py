@@ -277,3 +277,25 @@ def test_fp16_trains_with_a_gradient_scaler_and_resumes_exactly(tmp_path, image_
     for f in (a / "checkpoints" / "step_00000004").glob("*.safetensors"):
         x, y = load_file(str(f)), load_file(str(b / "checkpoints" / "step_00000004" / f.name))
         assert all(torch.equal(x[k], y[k]) for k in x), f.name
+
+
+@pytest.mark.parametrize(
+    "options", [{"precision": "bf16"}, {"grad_clip": 0.01}, {"ema_decay": 0.5, "accumulate": 2}]
+)
+def test_every_engine_option_resumes_bit_exactly(tmp_path, image_dirs, options):
+    from srdistill.config import config_from_dict
+    from srdistill.methods import train
+
+    def run(folder, steps, resume=False):
+        raw = tiny_config(folder, image_dirs, train__steps=steps, train__ckpt_every=2)
+        raw["train"].update(options)
+        return train(config_from_dict(raw), resume=resume).run_dir
+
+    a = run(tmp_path / "a", 4)
+    run(tmp_path / "b", 2)
+    b = run(tmp_path / "b", 4, resume=True)
+    files = list((a / "checkpoints" / "step_00000004").glob("*.safetensors"))
+    assert files
+    for f in files:
+        x, y = load_file(str(f)), load_file(str(b / "checkpoints" / "step_00000004" / f.name))
+        assert all(torch.equal(x[k], y[k]) for k in x), (options, f.name)
