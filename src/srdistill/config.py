@@ -564,6 +564,15 @@ CONFIG_SCHEMA = 2
 LEGACY_VALUES: dict[str, Any] = {"mutual.peer_images": "same", "mutual.content_loss": "vgg"}
 
 
+# method -> its own section (the one it reads besides the shared ones)
+_OWN_SECTION = {
+    "plain": "plain",
+    "self_distill": "self_distill",
+    "kd": "kd",
+    "mutual_gan": "mutual",
+}
+
+
 def read_saved_config(path: str | Path) -> RunConfig:
     """A run's saved config.yaml, migrated explicitly: a key in LEGACY_VALUES that the
     saved section lacks gets the value the run was trained with (said in the log)."""
@@ -578,6 +587,8 @@ def read_saved_config(path: str | Path) -> RunConfig:
         section, leaf = key.split(".", 1)
         if key not in flat and isinstance(raw.get(section), dict):
             raw[section][leaf] = value
+            if section != _OWN_SECTION.get(str(raw.get("method")), section):
+                continue  # another method's section: changes nothing this run computes
             logging.getLogger(__name__).info(
                 "%s predates %s: read as %r, the behaviour it was trained with", path, key, value
             )
