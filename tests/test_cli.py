@@ -335,7 +335,9 @@ def test_data_download_from_local_archive(tmp_path, monkeypatch, capsys):
         "t1.png",
         "t2.png",
     ]
-    assert main(["data", "download", "T91"]) == 2
+    # A failed download (no network in tests: a missing local "mirror") says to use --from.
+    missing = (tmp_path / "nowhere.zip").as_uri()
+    assert main(["data", "download", "BSD200", "--url", missing]) == 2
     assert "--from" in one_line_error(capsys)
 
 

@@ -464,7 +464,11 @@ def import_dataset(
     with tempfile.TemporaryDirectory(dir=root, prefix=".extract.") as tmp:
         safe_extract(path, Path(tmp))
         member = entry.sources[0].member_dir if entry.sources else ""
-        images_dir = _find_member_dir(Path(tmp), member) if member else Path(tmp)
+        try:
+            images_dir = _find_member_dir(Path(tmp), member) if member else Path(tmp)
+        except DataError:
+            # Not the official layout: an archive a user packed from a folder of images.
+            images_dir, member = Path(tmp), ""
         if member == "" and not list_images(images_dir):
             subdirs = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(subdirs) == 1:
