@@ -629,7 +629,7 @@ DISC_MEASURES = (
     ("own_auc", "ROC-AUC, own generator's fakes"),
     ("peer_accuracy", "accuracy, peer's fakes"),
     ("peer_auc", "ROC-AUC, peer's fakes"),
-    ("agreement_mean_abs_diff", "mean |p0 − p1| between the members"),
+    ("agreement_mean_abs_diff", "mean abs(p0 − p1) between the members"),
     ("agreement_same_decision", "share of crops both members classify alike"),
 )
 
