@@ -182,6 +182,9 @@ ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("alpha05", "exit4", "deep_supervision", "exit4"),
     ("feature_kd", "student", "output_kd", "student"),
     ("feature_kd", "student", "alone", "student"),
+    # The FLOP-matched control (1 seed): against the warm exit and the step-matched one.
+    ("self_distill_warm", "exit4", "alone_flops", "student"),
+    ("alone_flops", "student", "alone_long", "student"),
 )
 
 
