@@ -4,6 +4,8 @@ Both train the same model on the same batch shape with the same optimizer; the b
 reuses one pre-made batch, so any extra time in the engine (data cropping/augmentation,
 logging, loss bookkeeping) shows up as the difference.
 Usage: .venv/bin/python benchmarks/train_overhead.py [--steps 60] [--config ...]
+       [-o train.ema_decay=0.999]   (the cost of an engine option: EMA, accumulation, ...)
+Time it only on an idle machine.
 """
 
 from __future__ import annotations
@@ -58,10 +60,19 @@ def main() -> None:
     ap.add_argument("--config", default="configs/self_distill/srresnet32_exit8.yaml")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        help="an engine option to price against the bare loop, e.g. -o train.ema_decay=0.999",
+    )
     args = ap.parse_args()
-    cfg = load_config(args.config, args.preset, ["data.train=[builtin-train]"])
+    cfg = load_config(args.config, args.preset, ["data.train=[builtin-train]", *args.option])
     bare = bare_loop(cfg, args.steps)
     eng = engine_loop(cfg, args.steps)
+    if args.option:
+        print("engine options: " + ", ".join(args.option))
     print(
         f"model: MultiExitSRResNet-{cfg.model.num_blocks} exits {cfg.model.exits}, "
         f"{cfg.model.num_features} features, batch {cfg.train.batch_size} x "
