@@ -564,19 +564,12 @@ CONFIG_SCHEMA = 2
 LEGACY_VALUES: dict[str, Any] = {"mutual.peer_images": "same", "mutual.content_loss": "vgg"}
 
 
-# method -> its own section (the one it reads besides the shared ones)
-_OWN_SECTION = {
-    "plain": "plain",
-    "self_distill": "self_distill",
-    "kd": "kd",
-    "mutual_gan": "mutual",
-}
-
-
 def read_saved_config(path: str | Path) -> RunConfig:
     """A run's saved config.yaml, migrated explicitly: a key in LEGACY_VALUES that the
     saved section lacks gets the value the run was trained with (said in the log)."""
     import logging
+
+    from srdistill.methods import OWN_SECTION  # here: methods import this module
 
     path = Path(path)
     raw = read_yaml(path.read_text()) or {}
@@ -587,7 +580,7 @@ def read_saved_config(path: str | Path) -> RunConfig:
         section, leaf = key.split(".", 1)
         if key not in flat and isinstance(raw.get(section), dict):
             raw[section][leaf] = value
-            if section != _OWN_SECTION.get(str(raw.get("method")), section):
+            if section != OWN_SECTION.get(str(raw.get("method")), section):
                 continue  # another method's section: changes nothing this run computes
             logging.getLogger(__name__).info(
                 "%s predates %s: read as %r, the behaviour it was trained with", path, key, value

@@ -709,6 +709,16 @@ def seed_spread(results: dict, a: str, net_a: str, b: str, net_b: str, set_name:
     return statistics.stdev(diffs) if len(diffs) > 1 else math.nan
 
 
+def sets_in(results: dict, order: Sequence[str]) -> list[str]:
+    """The sets the records scored, in ``order`` (others after, as found)."""
+    names: list[str] = []
+    for rec in results.values():
+        for per_set in rec["networks"].values():
+            names += [s for s in per_set if s not in names]
+    known = [Path(s).name for s in order]
+    return sorted(names, key=lambda s: known.index(s) if s in known else len(known))
+
+
 def mean_std(values: Sequence[float], digits: int = 3) -> str:
     if not values:
         return "-"

@@ -63,6 +63,7 @@ from srdistill.reproduce.study import (
     seed_spread,
     select_jobs,
     set_means,
+    sets_in,
     t_quantile,
     weights_fingerprint,
 )
@@ -366,15 +367,6 @@ def _ablation_lines(results: dict, sets: list[str]) -> list[str]:
     ]
 
 
-def _sets_in(results: dict) -> list[str]:
-    names: list[str] = []
-    for rec in results.values():
-        for per_set in rec["networks"].values():
-            names += [s for s in per_set if s not in names]
-    order = [Path(s).name for s in TEST_SETS]
-    return sorted(names, key=lambda s: order.index(s) if s in order else len(order))
-
-
 _mean_std = mean_std
 
 
@@ -514,7 +506,7 @@ def results_markdown(
     teachers: dict[str, dict] | None = None,
     cost_plot: str | None = None,
 ) -> str:
-    sets = _sets_in(results)
+    sets = sets_in(results, TEST_SETS)
     command = f"srdistill reproduce study-a --preset {preset} --seeds {seeds}"
     command += "".join(f" -o {o}" for o in overrides)
     lines = [

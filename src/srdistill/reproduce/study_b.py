@@ -52,6 +52,7 @@ from srdistill.reproduce.study import (
     read_curves,
     select_jobs,
     set_means,
+    sets_in,
     t95_half_width,
 )
 
@@ -494,15 +495,6 @@ def member_spread(results: dict, arm: str, set_name: str, metric: str) -> float 
     return statistics.fmean(gaps) if gaps else None
 
 
-def _sets_in(results: dict) -> list[str]:
-    names: list[str] = []
-    for rec in results.values():
-        for per_set in rec["networks"].values():
-            names += [s for s in per_set if s not in names]
-    order = [Path(s).name for s in TEST_SETS]
-    return sorted(names, key=lambda s: order.index(s) if s in order else len(order))
-
-
 def _content_losses(results: dict) -> str:
     """The content loss each cohort record was trained with (from its saved config)."""
     import yaml
@@ -526,7 +518,7 @@ def results_markdown(  # noqa: PLR0912, PLR0915
 ) -> str:
     from srdistill.reproduce.tables import PUBLISHED_METRICS, TABLES
 
-    sets = _sets_in(results)
+    sets = sets_in(results, TEST_SETS)
     command = f"srdistill reproduce study-b --preset {preset} --seeds {seeds}"
     command += "".join(f" -o {o}" for o in overrides)
     content = _content_losses(results)
