@@ -39,7 +39,7 @@ presets:
             "{method: self_distill, model: {arch: multi_exit_srresnet, num_blocks: 4, exits: [4]}}",
             "model.exits",
         ),
-        ("model: {arch: multi_exit_srresnet}", "method plain trains a plain SRResNet"),
+        ("model: {arch: multi_exit_srresnet}", "method plain trains a network with one output"),
         ("scale: 5", "'scale' must be 2, 3, 4 or 8"),
         ("[1, 2]", "must hold a mapping"),
         ("a: [unclosed", "not valid YAML"),
@@ -100,3 +100,41 @@ def test_exits_on_a_plain_srresnet_are_refused_not_ignored():
     with pytest.raises(ConfigError, match="model.exits \\[3\\] is read only by"):
         load_config("study_a/student", "study", ["model.exits=[3]"])
     assert load_config("study_a/multi_exit", "study", ["model.exits=[3]"]).model.exits == [3]
+
+
+def test_switching_model_arch_keeps_shared_sizes_and_drops_the_rest(caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="srdistill.config")
+    cfg = load_config("self_distill/srresnet8_alone", "quick", ["model.arch=imdn"])
+    # IMDN shares num_blocks and num_features with SRResNet; it has no bicubic_skip/exits.
+    assert (cfg.model.arch, cfg.model.num_blocks, cfg.model.num_features) == ("imdn", 8, 32)
+    with pytest.raises(ConfigError, match="unknown config key 'model.exits'"):
+        load_config("self_distill/srresnet8_alone", "quick", ["model.arch=imdn", "model.exits=[2]"])
+    cfg = load_config("self_distill/srresnet32_exit8", "quick", ["model.arch=edsr", "method=plain"])
+    assert not hasattr(cfg.model, "exits") and "dropped the config's model.exits" in caplog.text
+
+
+def test_model_and_method_sections_come_from_their_registries():
+    from srdistill.config import METHOD_OPTIONS, MODEL_OPTIONS, RunConfig
+
+    assert {"srresnet", "edsr", "rcan", "imdn", "multi_exit_edsr"} <= set(MODEL_OPTIONS)
+    cfg = RunConfig()
+    for entry in METHOD_OPTIONS.values():  # every registered method has its section
+        assert type(getattr(cfg, entry.section)) is entry.options
+    with pytest.raises(ConfigError, match="did you mean 'edsr'"):
+        load_config(None, None, ["model.arch=edrs"])
+    with pytest.raises(ConfigError, match="did you mean 'mutual_gan'"):
+        load_config(None, None, ["method=mutual_gen"])
+
+
+def test_a_plugin_module_that_does_not_import_is_one_line(monkeypatch):
+    import srdistill.config as config
+
+    monkeypatch.setenv(config.PLUGIN_ENV, "no_such_srdistill_plugin")
+    monkeypatch.setattr(config, "_PLUGINS_LOADED", False)
+    with pytest.raises(ConfigError, match="SRDISTILL_PLUGINS names 'no_such_srdistill_plugin'"):
+        config.ensure_builtins()
+    monkeypatch.delenv(config.PLUGIN_ENV)
+    config.ensure_builtins()  # the next call, with the name fixed, loads cleanly
+    assert config._PLUGINS_LOADED

@@ -17,5 +17,6 @@ def test_the_python_guide_runs(tmp_path, monkeypatch, capsys):
     assert "exit2 of MultiExitSRResNet-4" in out and "SRResNet-" in out
     assert (tmp_path / "guide_runs" / "custom" / "run.json").is_file()
     assert "(EMA weights)" in out
+    assert "GuideNet-3" in out and "exit1 of multi-exit GuideNet-3" in out
     ckpts = tmp_path / "guide_runs" / "custom_ema" / "checkpoints"
     assert list(ckpts.glob("step_*/ema_model.safetensors"))

@@ -41,6 +41,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         _refuse_a_users_method(source)
         cfg = load_config(None, None, args.override, base=load_run_config(source).to_dict())
         cfg.output_dir, cfg.name = str(source.parent), source.name
+        _refuse_another_method(source, cfg.method)
     else:
         cfg = load_config(source, args.preset, args.override)
     result = train(cfg, resume=args.resume, overwrite=args.overwrite)
@@ -51,17 +52,32 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _refuse_a_users_method(run_dir: Path) -> None:
-    """The CLI resumes only the built-in methods; a run trained with a user's own Method
-    class would otherwise continue as the method its config names (e.g. plain L1)."""
+    """The CLI resumes a run only with the class that trained it: a registered method
+    (built-in, or a plugin it loads). A run of an unregistered Method class would otherwise
+    continue as the method its config names (e.g. plain L1)."""
     from srdistill.engine.trainer import recorded_method
     from srdistill.methods import METHODS
 
     name, cls = recorded_method(run_dir)
-    builtin = {f"{m.__module__}.{m.__qualname__}" for m in METHODS.values()}
-    if cls is not None and cls not in builtin:
+    registered = METHODS.get(name) if name else None
+    if cls is not None and (
+        registered is None or cls != f"{registered.__module__}.{registered.__qualname__}"
+    ):
         raise SrdistillError(
-            f"{run_dir} was trained with your own method {cls} (config method: {name}); "
-            "resume it from Python: srdistill.engine.train(cfg, YourMethod, resume=True)"
+            f"{run_dir} was trained with {cls}, which is not a registered method here; "
+            "register it (@register_method, or a srdistill.plugins entry point) or resume it "
+            "from Python: srdistill.engine.train(cfg, YourMethod, resume=True)"
+        )
+
+
+def _refuse_another_method(run_dir: Path, method: str) -> None:
+    from srdistill.engine.trainer import recorded_method
+
+    name, _ = recorded_method(run_dir)
+    if name is not None and name != method:
+        raise SrdistillError(
+            f"{run_dir} was trained by method {name} but its config now names {method}; "
+            f"resume with -o method={name}"
         )
 
 
@@ -162,12 +178,12 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
     from srdistill.deploy.loading import load_sr_model
     from srdistill.engine.checkpoint import save_module
-    from srdistill.models import MultiExitSRResNet
+    from srdistill.models import describe
     from srdistill.outputs import new_output_file
 
     out = new_output_file(args.output, args.overwrite)
     loaded = load_sr_model(args.checkpoint, exit_block=args.exit)
-    if not isinstance(loaded.full, MultiExitSRResNet):
+    if not hasattr(loaded.full, "extract_exit"):
         raise SrdistillError(f"{loaded.source} is not a multi-exit model; nothing to extract")
     light = loaded.network
     save_module(light, out, {"extracted_from": str(loaded.source), "exit": args.exit})
@@ -175,16 +191,16 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     with torch.no_grad():
         diff = (light(x) - loaded.full.forward_exit(x, args.exit)).abs().max().item()
     params = sum(p.numel() for p in light.parameters())
-    # The same reference as `profile`'s compression column: the center as a plain SRResNet
+    # The same reference as `profile`'s compression column: the center as a plain network
     # (what one deploys without an exit), not the training-time model with its exit heads.
     center = loaded.full.extract_exit(loaded.full.num_blocks)
     center_params = sum(p.numel() for p in center.parameters())
     print(
-        f"wrote {out}: SRResNet-{args.exit} x{loaded.scale}"
+        f"wrote {out}: {describe(light)} x{loaded.scale}"
         + (" from the EMA weights" if loaded.source.name.startswith("ema_") else "")
         + f", {params:,} parameters "
         f"({center_params / params:.2f}x compression against the center "
-        f"SRResNet-{loaded.full.num_blocks}, as in `srdistill profile`); "
+        f"{describe(center)}, as in `srdistill profile`); "
         f"max |difference| to the exit inside the model: {diff:.2e}"
     )
     return 0
@@ -306,20 +322,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from srdistill.reproduce import reproduce
+    from srdistill.reproduce import STUDIES, STUDY_PRESETS, TABLE_PRESETS, reproduce, study_runner
 
     sets = _parse_sets(args.sets) if args.sets else None
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be at least 1 (seeds 0..N-1); got {args.seeds}")
-    if args.table in ("study-a", "study-b"):
-        if args.table == "study-a":
-            from srdistill.reproduce.study_a import study_a as run_study
-        else:
-            from srdistill.reproduce.study_b import study_b as run_study
+    if args.table in STUDIES:
+        if args.preset in TABLE_PRESETS:
+            raise ConfigError(
+                f"--preset {args.preset} belongs to the paper tables; the studies take "
+                f"{', '.join(STUDY_PRESETS)}"
+            )
+        run_study = study_runner(args.table)
         folder = args.table.replace("-", "_")
         records = f"docs/results/{folder}" if args.records is None else args.records
         path = run_study(
-            args.preset or "study",
+            args.preset or STUDY_PRESETS[0],
             args.seeds,
             Path(args.out or f"runs/{folder}"),
             Path(records) if records else None,
@@ -331,13 +349,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print(path.read_text())
         print(f"wrote {path}, {path.with_name('results.csv')} and the figures")
         return 0
-    if args.preset == "study":
+    if args.preset in STUDY_PRESETS:
         raise ConfigError(
-            "--preset study belongs to study-a and study-b; the paper tables take quick or paper"
+            f"--preset {args.preset} belongs to {', '.join(STUDIES)}; the paper tables take "
+            f"{' or '.join(TABLE_PRESETS)}"
         )
     path = reproduce(
         args.table,
-        args.preset or "quick",
+        args.preset or TABLE_PRESETS[0],
         args.seeds,
         Path(args.out or "reproduce"),
         sets,
@@ -352,7 +371,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     from srdistill.models import vgg
     from srdistill.weights import WEIGHTS, find_weight, missing_message
 
-    if args.action == "vgg19":
+    if args.action == "vgg19":  # the one entry of DOWNLOADABLE_WEIGHTS
         path = vgg.download_vgg19(args.url or vgg.VGG19_URL)
         print(f"VGG19 ImageNet weights installed in {path}")
         return 0
@@ -434,7 +453,19 @@ def _add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Commands with a download verb, each a key of srdistill.weights.WEIGHTS.
+DOWNLOADABLE_WEIGHTS = ("vgg19",)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # Choices and help come from the registries (a plugin's architecture or method shows).
+    from srdistill.config import ensure_builtins
+    from srdistill.methods import METHODS
+    from srdistill.metrics.registry import METRICS
+    from srdistill.models import ARCHITECTURES
+    from srdistill.reproduce import STUDIES, STUDY_PRESETS, TABLE_PRESETS, TABLES
+
+    ensure_builtins()
     p = _OneLineParser(
         prog="srdistill",
         description="Knowledge distillation for image super-resolution.",
@@ -457,7 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_cmd_demo)
 
-    t = sub.add_parser("train", help="train from a YAML config (or --resume a run folder)")
+    t = sub.add_parser(
+        "train",
+        help="train from a YAML config (or --resume a run folder)",
+        epilog=f"model.arch: {', '.join(ARCHITECTURES)}. method: {', '.join(METHODS)}.",
+    )
     t.add_argument(
         "config",
         help="config YAML, a shipped config name (self_distill/srresnet32_exit8), "
@@ -496,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--metrics",
         default="psnr,ssim",
-        help="comma-separated: psnr, ssim, niqe, ma, pi (default: %(default)s)",
+        help=f"comma-separated: {', '.join(METRICS)} (default: %(default)s)",
     )
     e.add_argument("--with-bicubic", action="store_true", help="add a bicubic row")
     e.add_argument("--max-images", type=_positive_int, help="only the first N images of each set")
@@ -506,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.set_defaults(func=_cmd_eval)
 
-    x = sub.add_parser("extract", help="cut an exit out as a standalone SRResNet")
+    x = sub.add_parser("extract", help="cut an exit out as a standalone network")
     x.add_argument("checkpoint")
     x.add_argument("--exit", type=int, required=True)
     x.add_argument("-o", "--output", required=True, help="output .safetensors file")
@@ -556,14 +591,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("reproduce", help="run and tabulate a paper table or a study")
-    r.add_argument(
-        "table",
-        choices=["paper-a-1", "paper-a-2", "paper-b-1", "paper-b-2", "study-a", "study-b"],
-    )
+    r.add_argument("table", choices=[*TABLES, *STUDIES])
     r.add_argument(
         "--preset",
-        choices=["quick", "paper", "study"],
-        help="quick (default for tables) | paper | study (default for the studies)",
+        choices=[*TABLE_PRESETS, *STUDY_PRESETS],
+        help=f"{' | '.join(TABLE_PRESETS)} for the tables (default {TABLE_PRESETS[0]}); "
+        f"{' | '.join(STUDY_PRESETS)} for the studies (default {STUDY_PRESETS[0]})",
     )
     r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; mean and spread")
     r.add_argument(
@@ -588,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_reproduce)
 
     w = sub.add_parser("weights", help="list or download the weight files metrics/losses use")
-    w.add_argument("action", choices=["list", "vgg19"])
+    w.add_argument("action", choices=["list", *DOWNLOADABLE_WEIGHTS])
     w.add_argument("--url", help="download from this mirror (checksum still verified)")
     w.set_defaults(func=_cmd_weights)
 

@@ -22,21 +22,19 @@ import yaml
 from srdistill.errors import ConfigError
 
 
-def _choices(*values: str) -> dict:
+def choices(*values: str) -> dict:
     return {"choices": values}
 
 
 @dataclass
-class ModelConfig:
-    """The generator: a plain SRResNet or a multi-exit one (self-distillation)."""
+class ModelOptions:
+    """Base of every architecture's options (``model:``): the architecture's name. Each
+    architecture subclasses it with its own fields and registers it (models/registry.py)."""
 
-    arch: str = field(default="srresnet", metadata=_choices("srresnet", "multi_exit_srresnet"))
-    num_blocks: int = 16
-    num_features: int = 64
-    exits: list[int] = field(default_factory=lambda: [8])
-    # Not SRResNet: add the bicubic upscale of the input to the output (residual learning).
-    # Off in every paper preset; the demo uses it so a minutes-long run beats bicubic.
-    bicubic_skip: bool = False
+    arch: str = "srresnet"
+
+    def check(self, cfg: RunConfig) -> None:
+        """Raise ConfigError (one line) for values this architecture cannot take."""
 
 
 @dataclass
@@ -46,7 +44,7 @@ class DataConfig:
     val_max_images: int | None = None
     patch_size: int = 96  # HR patch side; the LR patch is patch_size / scale
     augment: bool = True
-    on_bad_image: str = field(default="skip", metadata=_choices("skip", "stop"))
+    on_bad_image: str = field(default="skip", metadata=choices("skip", "stop"))
     max_pixels: int | None = None  # largest image decoded; None: Pillow's default limit
     num_workers: int = 0
 
@@ -58,7 +56,7 @@ class OptimConfig:
     weight_decay: float = 0.0
     # "step": lr *= gamma at each milestone; "cosine": half-cosine from lr to min_lr over
     # train.steps. Both start with warmup_steps of linear warm-up (0: none).
-    schedule: str = field(default="step", metadata=_choices("step", "cosine"))
+    schedule: str = field(default="step", metadata=choices("step", "cosine"))
     milestones: list[int] = field(default_factory=list)  # steps at which lr *= gamma
     gamma: float = 0.5
     warmup_steps: int = 0
@@ -70,7 +68,7 @@ class TrainConfig:
     steps: int = 100_000
     batch_size: int = 16
     # fp32 | bf16 (autocast) | fp16 (autocast with a gradient scaler)
-    precision: str = field(default="fp32", metadata=_choices("fp32", "bf16", "fp16"))
+    precision: str = field(default="fp32", metadata=choices("fp32", "bf16", "fp16"))
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None  # CPU threads for torch; None keeps torch's default
     log_every: int = 10
@@ -88,93 +86,100 @@ class TrainConfig:
     progress: bool = True
 
 
-@dataclass
-class PlainConfig:
-    """Method ``plain``: one network trained by a pixel loss against HR."""
-
-    loss: str = field(default="l1", metadata=_choices("l1", "mse"))
-    # Run folder or .safetensors of a deeper SRResNet (same scale and width): the network
-    # starts as its head, first num_blocks blocks and reconstruction.
-    init_from: str | None = None
-
-
-@dataclass
-class SelfDistillConfig:
-    """Paper A: L = L(center, HR) + sum_k w_k [alpha L(exit, HR) + (1-alpha) L(exit, center)]."""
-
-    alpha: float = 0.9
-    # Weight per side exit, keyed by the exit's block ({8: 1.0, 16: 0.5}); a list is read in
-    # the order of model.exits. None -> all 1.
-    exit_weights: dict[int, float] | list[float] | None = None
-    loss: str = field(default="l1", metadata=_choices("l1", "mse"))  # the pixel (HR) term
-    # The exit-to-center term; None -> the same kind as ``loss``.
-    distill_loss: str | None = field(default=None, metadata=_choices("l1", "mse"))
-    detach_center: bool = False  # True: the center is a fixed teacher for the exits
-    feature_weight: float = 0.0  # L2 between exit and center trunk features (BYOT), off
-    # Warm start: a trained plain SRResNet (run folder or .safetensors) with the center's
-    # depth and width is copied into head, body and the center's reconstruction head.
-    init_from: str | None = None
-    # What a side exit's reconstruction head starts from under init_from: a copy of the
-    # teacher's ("teacher") or the fresh initialisation of the seed ("fresh").
-    exit_init: str = field(default="teacher", metadata=_choices("teacher", "fresh"))
+# Registries filled by the architectures (models/) and methods (methods/) when they are
+# imported. config.py names none of them: a user's own architecture or method registers
+# the same way, and its options are validated like the built-in ones.
+@dataclass(frozen=True)
+class ModelEntry:
+    options: type  # a ModelOptions subclass
+    multi_exit: bool  # the network has exits (self-distillation's kind)
 
 
-@dataclass
-class KDConfig:
-    """Teacher-student KD: a student learns from the ground truth and a frozen teacher.
-
-    L = L_pix(student, HR) + output_weight * L_out(student, teacher)
-        + feature_weight * sum over feature_pairs of L_feat(student feat, teacher feat)
-    """
-
-    teacher: str | None = None  # run folder or .safetensors of a trained SRResNet
-    teacher_blocks: int | None = None  # declared teacher depth; checked against the file
-    teacher_features: int | None = None  # declared teacher width; checked against the file
-    pixel_loss: str = field(default="l1", metadata=_choices("l1", "mse"))
-    output_loss: str = field(default="l1", metadata=_choices("l1", "mse"))
-    output_weight: float = 1.0  # DUKD uses 1:1
-    # none | fitnets (L2 after a 1x1 adaptor when widths differ) | fakd (spatial affinity L1)
-    feature: str = field(default="none", metadata=_choices("none", "fitnets", "fakd"))
-    feature_weight: float = 1.0
-    # "student_module:teacher_module" pairs, module names as in named_modules(); empty ->
-    # the last residual block of each.
-    feature_pairs: list[str] = field(default_factory=list)
-    # As plain.init_from: the student starts as the head, first blocks and reconstruction
-    # of this deeper SRResNet (usually the teacher itself).
-    init_from: str | None = None
+@dataclass(frozen=True)
+class MethodEntry:
+    section: str  # the config section holding the method's options
+    options: type  # a MethodOptions subclass
 
 
-@dataclass
-class MutualConfig:
-    """Paper B: a cohort of SRGANs whose discriminators distil from each other."""
+MODEL_OPTIONS: dict[str, ModelEntry] = {}
+METHOD_OPTIONS: dict[str, MethodEntry] = {}
+DEFAULT_ARCH = "srresnet"
+DEFAULT_METHOD = "plain"
 
-    members: int = 2
-    # independent | ml (KL to peers) | ml_soft (ML*, softened by temperature) | confidence /
-    # confidence_soft: the control, KL to a fixed Bernoulli(0.5) instead of a peer
-    mode: str = field(
-        default="ml",
-        metadata=_choices("independent", "ml", "ml_soft", "confidence", "confidence_soft"),
-    )
-    temperature: float = 2.0  # used by the _soft modes
-    ml_weight: float = 1.0  # weight of the KL term (peer or control)
-    # Which fakes a peer scores for member i's KL: its own generator's ("own", paper B's
-    # text) or member i's ("same").
-    peer_images: str = field(default="own", metadata=_choices("same", "own"))
-    # simultaneous: every discriminator is scored before any is updated; sequential: member
-    # by member, each against its peers' current weights (Deep Mutual Learning's algorithm)
-    update_order: str = field(
-        default="simultaneous", metadata=_choices("simultaneous", "sequential")
-    )
-    adv_weight: float = 1e-3
-    # The generators' content term: vgg (SRGAN's VGG19 feature MSE), pixel_mse (SRGAN-MSE:
-    # pixel MSE on images scaled to [-1, 1], as Ledig et al. compute it) or l1 (pixel L1).
-    content_loss: str = field(default="vgg", metadata=_choices("vgg", "pixel_mse", "l1"))
-    content_layer: str = "relu5_4"
-    content_scale: float = 1 / 12.75  # VGG features are scaled by this before the MSE (SRGAN)
-    vgg_weights: str | None = None  # path, or "random" for the explicit stand-in
-    init_from: str | None = None  # pixel-loss-trained SRResNet checkpoint for generators
-    disc_features: int = 64
-    disc_lr: float | None = None  # None -> optim.lr
+
+class MethodOptions:
+    """Base of a method's options dataclass (its config section)."""
+
+    def check(self, cfg: RunConfig, active: bool) -> None:
+        """Raise ConfigError (one line) for values this method cannot take; ``active``: the
+        run trains this method (checks that concern the whole run apply only then)."""
+
+
+def register_model_options(arch: str, options: type, multi_exit: bool = False) -> None:
+    """Declare the config options of architecture ``arch`` (``model: {arch: ..., ...}``)."""
+    _check_options_class(options, ModelOptions, f"architecture {arch!r}")
+    MODEL_OPTIONS[arch] = ModelEntry(options, multi_exit)
+
+
+def register_method_options(method: str, section: str, options: type) -> None:
+    """Declare the config section of training method ``method`` and its options class."""
+    _check_options_class(options, MethodOptions, f"method {method!r}")
+    shared = {f.name for f in dataclasses.fields(RunConfig)}
+    taken = {e.section: m for m, e in METHOD_OPTIONS.items() if m != method}
+    if section in shared or section in taken:
+        owner = taken.get(section, "the shared config")
+        raise ConfigError(f"method {method!r}: config section {section!r} belongs to {owner}")
+    METHOD_OPTIONS[method] = MethodEntry(section, options)
+
+
+def _check_options_class(options: type, base: type, who: str) -> None:
+    if not (isinstance(options, type) and dataclasses.is_dataclass(options)):
+        raise ConfigError(f"{who}: options must be a dataclass, got {options!r}")
+    if not issubclass(options, base):
+        raise ConfigError(f"{who}: options class {options.__name__} must subclass {base.__name__}")
+
+
+_PLUGINS_LOADED = False
+PLUGIN_GROUP = "srdistill.plugins"  # entry-point group of installed plugin packages
+PLUGIN_ENV = "SRDISTILL_PLUGINS"  # comma-separated modules to import as plugins
+
+
+def ensure_builtins() -> None:
+    """Register the built-in architectures and methods (imported here, lazily: they import
+    this module), then the plugins: every ``srdistill.plugins`` entry point and every
+    module named in $SRDISTILL_PLUGINS, each of which registers its own."""
+    global _PLUGINS_LOADED
+    import srdistill.methods  # noqa: F401  (registers methods, and through them models)
+    import srdistill.models  # noqa: F401
+
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    import importlib
+    import os
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=PLUGIN_GROUP):
+        entry.load()
+    for name in filter(None, (n.strip() for n in os.environ.get(PLUGIN_ENV, "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            _PLUGINS_LOADED = False
+            raise ConfigError(
+                f"{PLUGIN_ENV} names {name!r}, which does not import ({exc}); fix the name "
+                "or the module's path (PYTHONPATH)"
+            ) from None
+
+
+def _default_model() -> ModelOptions:
+    ensure_builtins()
+    return MODEL_OPTIONS[DEFAULT_ARCH].options()
+
+
+def _default_sections() -> dict[str, Any]:
+    ensure_builtins()
+    return {e.section: e.options() for e in METHOD_OPTIONS.values()}
 
 
 @dataclass
@@ -183,20 +188,32 @@ class RunConfig:
     output_dir: str = "runs"
     seed: int = 0
     scale: int = 4
-    method: str = field(
-        default="plain", metadata=_choices("plain", "self_distill", "kd", "mutual_gan")
-    )
-    model: ModelConfig = field(default_factory=ModelConfig)
+    method: str = DEFAULT_METHOD  # a registered method (METHOD_OPTIONS)
+    model: Any = field(default_factory=_default_model)  # the arch's ModelOptions subclass
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    plain: PlainConfig = field(default_factory=PlainConfig)
-    self_distill: SelfDistillConfig = field(default_factory=SelfDistillConfig)
-    kd: KDConfig = field(default_factory=KDConfig)
-    mutual: MutualConfig = field(default_factory=MutualConfig)
+    # Each registered method's options, by section name; read as attributes (cfg.kd).
+    sections: dict[str, Any] = field(default_factory=_default_sections, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections")  # absent while unpickling
+        if sections is not None and name in sections:
+            return sections[name]
+        raise AttributeError(f"RunConfig has no section or field {name!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data, one mapping per section, as written in config files."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "sections":
+                out.update({k: dataclasses.asdict(v) for k, v in value.items()})
+            else:
+                out[f.name] = (
+                    dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+                )
+        return out
 
     @property
     def run_dir(self) -> Path:
@@ -213,9 +230,27 @@ def _all_keys(cls: type, prefix: str = "") -> list[str]:
     return keys
 
 
+def all_config_keys() -> list[str]:
+    """Every key a config may set, with every registered architecture and method."""
+    ensure_builtins()
+    hints = typing.get_type_hints(RunConfig)
+    keys = []
+    for f in dataclasses.fields(RunConfig):
+        if f.name == "sections":
+            continue
+        keys.append(f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            keys += _all_keys(hints[f.name], f.name + ".")
+    for entry in MODEL_OPTIONS.values():
+        keys += [k for k in _all_keys(entry.options, "model.") if k not in keys]
+    for entry in METHOD_OPTIONS.values():
+        keys += [entry.section] + _all_keys(entry.options, entry.section + ".")
+    return keys
+
+
 def _unknown_key(key: str, cls: type, prefix: str) -> ConfigError:
     valid = [prefix + f.name for f in dataclasses.fields(cls)]
-    pool = valid + [k for k in _all_keys(RunConfig) if k not in valid]
+    pool = valid + [k for k in all_config_keys() if k not in valid and k != "sections"]
     close = difflib.get_close_matches(prefix + key, pool, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return ConfigError(f"unknown config key '{prefix}{key}'{hint}")
@@ -290,6 +325,38 @@ def _build(cls: type, raw: dict, prefix: str = "") -> Any:
                 f"config key '{prefix}{key}' must be one of {', '.join(choices)}; got {value!r}"
             )
     return cls(**kwargs)
+
+
+def _build_run(raw: dict) -> RunConfig:
+    """RunConfig from plain data: the ``model`` section is validated by the options of the
+    architecture it names, each method's section by that method's options."""
+    ensure_builtins()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a config must be a mapping of keys, got {short_repr(raw)}")
+    raw = dict(raw)
+    model_raw = raw.pop("model", None) or {}
+    if not isinstance(model_raw, dict):
+        raise ConfigError(f"config section 'model' must be a mapping, got {model_raw!r}")
+    by_section = {e.section: e for e in METHOD_OPTIONS.values()}
+    section_raw = {k: raw.pop(k) for k in list(raw) if k in by_section}
+    if "sections" in raw:
+        raise _unknown_key("sections", RunConfig, "")
+    cfg = _build(RunConfig, raw)
+    arch = model_raw.get("arch", DEFAULT_ARCH)
+    if arch not in MODEL_OPTIONS:
+        raise _unknown_choice("model.arch", arch, list(MODEL_OPTIONS))
+    cfg.model = _build(MODEL_OPTIONS[arch].options, model_raw, "model.")
+    for section, value in section_raw.items():
+        cfg.sections[section] = _build(by_section[section].options, value or {}, section + ".")
+    return cfg
+
+
+def _unknown_choice(key: str, value: Any, choices: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(
+        f"config key '{key}' must be one of {', '.join(choices)}; got {short_repr(value)}{hint}"
+    )
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -376,57 +443,16 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad(f"config key 'scale' must be 2, 3, 4 or 8; got {cfg.scale}")
     if cfg.data.patch_size % cfg.scale:
         raise bad(f"data.patch_size ({cfg.data.patch_size}) must be a multiple of scale")
-    if cfg.method == "self_distill" and cfg.model.arch != "multi_exit_srresnet":
-        raise bad("method self_distill needs model.arch: multi_exit_srresnet")
-    if cfg.method in ("plain", "mutual_gan") and cfg.model.arch != "srresnet":
-        raise bad(
-            f"method {cfg.method} trains a plain SRResNet: set model.arch: srresnet "
-            "(multi_exit_srresnet belongs to method self_distill)"
-        )
-    if cfg.model.arch == "srresnet" and cfg.model.exits != ModelConfig().exits:
-        # A plain SRResNet has no exits: a changed model.exits would be silently ignored.
-        raise bad(
-            f"model.exits {cfg.model.exits} is read only by model.arch: multi_exit_srresnet "
-            f"(method self_distill); method {cfg.method} trains a plain SRResNet: drop it"
-        )
-    if cfg.model.arch == "multi_exit_srresnet":
-        bad_exits = [k for k in cfg.model.exits if not 1 <= k < cfg.model.num_blocks]
-        if bad_exits:
-            raise bad(f"model.exits {bad_exits} must lie in 1..{cfg.model.num_blocks - 1}")
-        weights = cfg.self_distill.exit_weights
-        if isinstance(weights, list) and len(weights) != len(cfg.model.exits):
-            raise bad("self_distill.exit_weights needs one weight per exit in model.exits")
-        if isinstance(weights, dict) and set(weights) != set(cfg.model.exits):
-            raise bad(
-                f"self_distill.exit_weights names exits {sorted(weights)} but model.exits "
-                f"is {sorted(cfg.model.exits)}; give one weight per exit"
-            )
-    if not 0.0 <= cfg.self_distill.alpha <= 1.0:
-        raise bad("self_distill.alpha must lie in [0, 1]")
-    if cfg.method == "kd":
-        if not cfg.kd.teacher:
-            raise bad("method kd needs kd.teacher: a run folder or .safetensors of a teacher")
-        if cfg.model.arch != "srresnet":
-            raise bad("method kd trains a plain student: set model.arch: srresnet")
-        for pair in cfg.kd.feature_pairs:
-            if pair.count(":") != 1 or not all(pair.split(":")):
-                raise bad(
-                    f"kd.feature_pairs entry {pair!r} must look like "
-                    "'student_module:teacher_module' (e.g. 'body.3:body.15')"
-                )
+    if cfg.method not in METHOD_OPTIONS:
+        raise _unknown_choice("method", cfg.method, list(METHOD_OPTIONS))
+    cfg.model.check(cfg)
+    own = METHOD_OPTIONS[cfg.method].section
+    for section, options in cfg.sections.items():
+        options.check(cfg, active=section == own)
     if cfg.optim.warmup_steps < 0 or cfg.optim.warmup_steps >= cfg.train.steps:
         raise bad("optim.warmup_steps must lie in 0..train.steps-1")
     if cfg.optim.min_lr < 0 or cfg.optim.min_lr > cfg.optim.lr:
         raise bad("optim.min_lr must lie in [0, optim.lr]")
-    if cfg.mutual.members < 1:
-        raise bad("mutual.members must be at least 1")
-    if cfg.method == "mutual_gan" and cfg.mutual.mode.startswith("ml") and cfg.mutual.members < 2:
-        raise bad(
-            f"mutual.mode {cfg.mutual.mode} needs at least 2 members (a peer to learn from); "
-            "use mode confidence for a single SRGAN"
-        )
-    if cfg.mutual.temperature <= 0:
-        raise bad("mutual.temperature must be positive")
     for key in (
         "steps",
         "batch_size",
@@ -438,14 +464,10 @@ def _validate(cfg: RunConfig) -> RunConfig:
     ):
         if getattr(cfg.train, key) < 1:
             raise bad(f"train.{key} must be at least 1")
-    m, o, d = cfg.model, cfg.optim, cfg.data
+    o, d = cfg.optim, cfg.data
     for key, value, low, high in (
-        ("model.num_blocks", m.num_blocks, 1, 1000),
-        ("model.num_features", m.num_features, 1, 4096),
         ("data.patch_size", d.patch_size, cfg.scale, 4096),
         ("data.num_workers", d.num_workers, 0, 256),
-        ("mutual.members", cfg.mutual.members, 1, 64),
-        ("mutual.disc_features", cfg.mutual.disc_features, 1, 4096),
     ):
         if not low <= value <= high:
             raise bad(f"{key} must lie in {low}..{high}; got {value}")
@@ -458,12 +480,8 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad(f"seed must be an integer in 0..{2**32 - 1}; got {short_repr(cfg.seed)}")
     if cfg.train.threads is not None and cfg.train.threads < 1:
         raise bad("train.threads must be at least 1 (or null for torch's default)")
-    for key, value in (
-        ("optim.lr", o.lr),
-        ("mutual.disc_lr", cfg.mutual.disc_lr if cfg.mutual.disc_lr is not None else 1.0),
-    ):
-        if not math.isfinite(value) or value <= 0:
-            raise bad(f"{key} must be a finite positive number; got {value}")
+    if not math.isfinite(o.lr) or o.lr <= 0:
+        raise bad(f"optim.lr must be a finite positive number; got {o.lr}")
     if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
         raise bad(f"optim.betas must be two numbers in [0, 1), e.g. [0.9, 0.999]; got {o.betas}")
     if not math.isfinite(o.weight_decay) or o.weight_decay < 0:
@@ -475,25 +493,43 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad(f"train.ema_decay must lie in (0, 1), e.g. 0.999 (or null for none); got {ema}")
     if cfg.train.grad_clip is not None and not cfg.train.grad_clip > 0:
         raise bad("train.grad_clip must be positive (or null for none)")
-    for key, value in (
-        ("self_distill.feature_weight", cfg.self_distill.feature_weight),
-        ("kd.output_weight", cfg.kd.output_weight),
-        ("kd.feature_weight", cfg.kd.feature_weight),
-        ("mutual.ml_weight", cfg.mutual.ml_weight),
-        ("mutual.adv_weight", cfg.mutual.adv_weight),
-        ("mutual.content_scale", cfg.mutual.content_scale),
-    ):
-        if not math.isfinite(value) or value < 0:
-            raise bad(f"{key} must be a finite number >= 0; got {value}")
-    weights = cfg.self_distill.exit_weights
-    values = list(weights.values()) if isinstance(weights, dict) else list(weights or [])
-    if any(not math.isfinite(w) or w < 0 for w in values):
-        raise bad("self_distill.exit_weights must be finite numbers >= 0")
     return cfg
 
 
+def check_range(key: str, value: int, low: int, high: int) -> None:
+    """One-line ConfigError unless ``low <= value <= high`` (for options' ``check``)."""
+    if not low <= value <= high:
+        raise ConfigError(f"{key} must lie in {low}..{high}; got {value}")
+
+
+def check_non_negative(key: str, value: float) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{key} must be a finite number >= 0; got {value}")
+
+
+def check_positive(key: str, value: float) -> None:
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{key} must be a finite positive number; got {value}")
+
+
+def is_multi_exit(cfg: RunConfig) -> bool:
+    """Whether the configured architecture has exits (the multi-exit kind)."""
+    return MODEL_OPTIONS[cfg.model.arch].multi_exit
+
+
+def require_single_output(cfg: RunConfig) -> None:
+    """For methods that train a network with one output (every method but self-distillation)."""
+    if is_multi_exit(cfg):
+        plain = cfg.model.arch.removeprefix("multi_exit_")
+        hint = f"set model.arch: {plain}" if plain in MODEL_OPTIONS else "choose a plain model.arch"
+        raise ConfigError(
+            f"method {cfg.method} trains a network with one output: {hint} "
+            f"({cfg.model.arch} belongs to method self_distill)"
+        )
+
+
 def config_from_dict(raw: dict) -> RunConfig:
-    return _validate(_build(RunConfig, raw))
+    return _validate(_build_run(raw))
 
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -550,9 +586,38 @@ def load_config(
             have = ", ".join(presets) or "none"
             raise ConfigError(f"preset '{preset}' not in {path}; available: {have}")
         raw = deep_merge(raw, presets[preset])
+    file_model = raw.get("model") if isinstance(raw.get("model"), dict) else {}
+    given: dict = {}
     for text in overrides or []:
-        raw = deep_merge(raw, parse_override(text))
+        given = deep_merge(given, parse_override(text))
+    raw = deep_merge(raw, given)
+    if isinstance(raw.get("model"), dict) and isinstance(given.get("model"), dict):
+        raw["model"] = _retarget_model(file_model, raw["model"], given["model"])
     return config_from_dict(raw)
+
+
+def _retarget_model(file_model: dict, merged: dict, given: dict) -> dict:
+    """An override that switches model.arch keeps the file's model keys the new
+    architecture also has (sizes carry over) and drops the others, saying so; keys given
+    on the command line are all kept, so a mistyped one is still an error."""
+    old_arch = file_model.get("arch", DEFAULT_ARCH)
+    new_arch = merged.get("arch", DEFAULT_ARCH)
+    ensure_builtins()
+    if new_arch == old_arch or new_arch not in MODEL_OPTIONS:
+        return merged
+    known = {f.name for f in dataclasses.fields(MODEL_OPTIONS[new_arch].options)}
+    dropped = sorted(k for k in file_model if k not in known and k not in given)
+    if dropped:
+        import logging
+
+        logging.getLogger(__name__).info(
+            "model.arch %s -> %s: dropped the config's %s (not options of %s)",
+            old_arch,
+            new_arch,
+            ", ".join(f"model.{k}" for k in dropped),
+            new_arch,
+        )
+    return {k: v for k, v in merged.items() if k not in dropped}
 
 
 # The version of the config's meaning, recorded in run.json. A run written under an older
@@ -569,8 +634,7 @@ def read_saved_config(path: str | Path) -> RunConfig:
     saved section lacks gets the value the run was trained with (said in the log)."""
     import logging
 
-    from srdistill.methods import OWN_SECTION  # here: methods import this module
-
+    ensure_builtins()
     path = Path(path)
     raw = read_yaml(path.read_text()) or {}
     if not isinstance(raw, dict):
@@ -580,7 +644,8 @@ def read_saved_config(path: str | Path) -> RunConfig:
         section, leaf = key.split(".", 1)
         if key not in flat and isinstance(raw.get(section), dict):
             raw[section][leaf] = value
-            if section != OWN_SECTION.get(str(raw.get("method")), section):
+            entry = METHOD_OPTIONS.get(str(raw.get("method")))
+            if entry is not None and section != entry.section:
                 continue  # another method's section: changes nothing this run computes
             logging.getLogger(__name__).info(
                 "%s predates %s: read as %r, the behaviour it was trained with", path, key, value

@@ -100,12 +100,13 @@ def test_a_no_reference_validation_metric_is_a_config_error(tmp_path, image_dirs
 
 
 def test_a_method_reads_its_options_from_its_own_section(tmp_path, image_dirs):
-    from srdistill.methods import METHODS, OWN_SECTION
+    from srdistill.engine.method import method_section
+    from srdistill.methods import METHODS
 
     raw = tiny_config(tmp_path, image_dirs)
     cfg = config_from_dict(raw)
     for name, method in METHODS.items():
-        assert OWN_SECTION[name] == method.section
+        assert method_section(name) == method.section and method.name == name
         assert hasattr(cfg, method.section)  # every method's section exists in the config
 
     class NoSection(TotalVariationMethod):
@@ -145,11 +146,13 @@ def test_run_json_names_a_users_method_and_the_cli_refuses_to_resume_it(
     run = train(cfg, method=TotalVariationMethod).run_dir
     record = json.loads((run / "run.json").read_text())
     assert record["method_class"].endswith("test_method_contract.TotalVariationMethod")
+    assert record["method"] is None  # not registered: not recorded as the config's "plain"
     assert record["config_schema"] == CONFIG_SCHEMA and record["architecture"]
     before = (run / "metrics.jsonl").read_text()
     assert main(["train", str(run), "--resume", "-o", "train.steps=4"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "your own method" in err[0] and "TotalVariationMethod" in err[0]
+    assert len(err) == 1 and "not a registered method" in err[0]
+    assert "TotalVariationMethod" in err[0]
     assert (run / "metrics.jsonl").read_text() == before  # nothing trained as plain L1
 
 

@@ -101,7 +101,7 @@ def test_generators_start_from_pixel_trained_checkpoint(tmp_path, image_dirs):
         mutual__init_from=str(pre.run_dir),
         model={"arch": "srresnet", "num_blocks": 2, "num_features": 8},
     )
-    with pytest.raises(CheckpointError, match="train a matching SRResNet"):
+    with pytest.raises(CheckpointError, match="train a matching generator"):
         train(config_from_dict(bad))
     missing = cohort_config(tmp_path / "m", image_dirs, mutual__init_from=str(tmp_path / "nope"))
     with pytest.raises(CheckpointError, match="not found"):

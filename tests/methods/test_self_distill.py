@@ -43,7 +43,8 @@ def test_warm_start_copies_the_teacher_into_the_center(tmp_path, exit_init):
 
 def test_warm_start_from_a_network_of_another_size_is_one_line(tmp_path):
     _, path = trained_teacher(tmp_path, blocks=5)
-    with pytest.raises(ConfigError, match="needs a plain SRResNet-6 with 8 features") as info:
+    wanted = r"needs a plain SRResNet-6 \(x2, 6 blocks, 8 features\)"
+    with pytest.raises(ConfigError, match=wanted) as info:
         warm_start(MultiExitSRResNet(2, 6, [2], 8), str(path))
     assert "\n" not in str(info.value)
 

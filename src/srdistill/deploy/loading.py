@@ -13,7 +13,7 @@ from torch import nn
 from srdistill.config import short_repr
 from srdistill.engine.checkpoint import CheckpointManager, load_module
 from srdistill.errors import CheckpointError
-from srdistill.models import MultiExitSRResNet, SRResNet
+from srdistill.models import describe, is_generator
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +30,18 @@ class LoadedModel:
     def at_exit(self, exit_block: int | None) -> LoadedModel:
         """The network of one exit (None: the center), taken from the loaded model."""
         full = self.full
-        name = f"{type(full).__name__}-{full.num_blocks}"
-        if isinstance(full, MultiExitSRResNet):
+        name = describe(full)
+        if hasattr(full, "extract_exit"):  # a multi-exit network
             k = exit_block if exit_block is not None else full.num_blocks
             if k not in full.exit_blocks:
                 raise CheckpointError(
                     f"{self.source} has no exit {k}; its exits are {full.exit_blocks}"
                 )
-            net = full.extract_exit(k)  # a plain SRResNet-k: the same output, only k blocks
+            net = full.extract_exit(k)  # the plain network k blocks deep: the same output
             label = f"exit{k} of {name}"
         else:
-            if exit_block is not None and exit_block != full.num_blocks:
+            depth = getattr(full, "depth", getattr(full, "num_blocks", None))
+            if exit_block is not None and exit_block != depth:
                 raise CheckpointError(f"{self.source} is a plain {name} with no exit {exit_block}")
             net, label = full, name
         if self.member is not None:
@@ -175,7 +176,7 @@ def load_sr_model(
     device: str | torch.device = "cpu",
 ) -> LoadedModel:
     weights, full = _load_newest(Path(path), member, device)
-    if not isinstance(full, (SRResNet, MultiExitSRResNet)):
+    if not is_generator(full):
         raise CheckpointError(f"{weights} holds a {type(full).__name__}, not an SR generator")
     for key, value in full.state_dict().items():
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):

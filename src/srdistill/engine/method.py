@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from srdistill.config import OptimConfig, RunConfig
+from srdistill.config import METHOD_OPTIONS, OptimConfig, RunConfig, register_method_options
 from srdistill.engine.distributed import DistInfo, prepare_module
 
 
@@ -63,6 +63,7 @@ class Method:
     """
 
     section: str | None = None
+    name: str | None = None  # set by register_method
 
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         self.cfg, self.ctx = cfg, ctx
@@ -131,6 +132,34 @@ class Method:
             scaler.step(opt)  # skipped when the scaled gradient overflowed
         else:
             opt.step()
+
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register_method(name: str, options: type, section: str | None = None):  # noqa: ANN201
+    """Class decorator: ``cfg.method: <name>`` trains this Method; its options (a
+    dataclass subclassing config.MethodOptions) are validated as config section
+    ``section`` (default: ``name``). Built-in and user methods register the same way."""
+
+    def register(cls: type[Method]) -> type[Method]:
+        own = section or cls.section or name
+        register_method_options(name, own, options)
+        cls.section, cls.name = own, name
+        METHODS[name] = cls
+        return cls
+
+    return register
+
+
+def registered_name(cls: type) -> str | None:
+    """The name a Method class is registered under (None: it is not registered)."""
+    return next((n for n, c in METHODS.items() if c is cls), None)
+
+
+def method_section(name: str) -> str:
+    """The config section of registered method ``name``."""
+    return METHOD_OPTIONS[name].section
 
 
 def make_optimizer(

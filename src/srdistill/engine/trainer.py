@@ -42,7 +42,7 @@ from srdistill.engine.distributed import DistInfo, all_reduce_mean, barrier, ini
 from srdistill.engine.ema import WeightAverage
 from srdistill.engine.lock import LOCK_NAME, RunLock
 from srdistill.engine.logging import MetricLogger
-from srdistill.engine.method import Method, TrainingContext
+from srdistill.engine.method import Method, TrainingContext, registered_name
 from srdistill.engine.runinfo import environment_record, write_json
 from srdistill.errors import CheckpointError, ConfigError, DataError, SrdistillError
 from srdistill.eval.evaluate import super_resolve
@@ -552,9 +552,9 @@ def _train_locked(
     }
     record = {
         "name": cfg.name,
-        "method": cfg.method,
-        # The class that computed the steps: a user's own Method is named here, so a resume
-        # through the CLI (which knows only the built-in methods) can refuse it.
+        # The registered name of the class that computed the steps (None: an unregistered
+        # class of the user's, which a resume through the CLI cannot rebuild) and the class.
+        "method": registered_name(type(method)),
         "method_class": f"{type(method).__module__}.{type(method).__qualname__}",
         "architecture": cfg.model.arch,
         "config_schema": CONFIG_SCHEMA,

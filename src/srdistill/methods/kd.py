@@ -1,4 +1,5 @@
-"""Classic teacher-student KD: an SRResNet student learns from HR and a frozen teacher.
+"""Classic teacher-student KD: a student learns from HR and a frozen teacher (any
+registered architectures: an IMDN student of an RCAN teacher is as valid as SRResNets).
 
     L = L_pix(S(x), y) + output_weight * L_out(S(x), T(x))
         + feature_weight * sum_pairs L_feat(adapt(S_f(x)), T_f(x))
@@ -11,21 +12,79 @@ initial weights equal those of a ``plain`` run with the same seed (paired arms).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
-from srdistill.config import RunConfig
+from srdistill.config import (
+    MethodOptions,
+    RunConfig,
+    check_non_negative,
+    choices,
+    require_single_output,
+)
 from srdistill.engine.checkpoint import unwrap
-from srdistill.engine.method import Method, TrainingContext
+from srdistill.engine.method import Method, TrainingContext, register_method
 from srdistill.errors import CheckpointError, ConfigError
 from srdistill.losses import pixel_loss
 from srdistill.losses.kd import fakd_loss, fitnets_loss, output_kd_loss
+from srdistill.losses.pixel import PIXEL_LOSSES
 from srdistill.methods.starts import start_from_deeper
-from srdistill.models import FeatureAdaptor, SRResNet
+from srdistill.models import FeatureAdaptor, build_generator
 from srdistill.models.hooks import FeatureTap
 
+FEATURE_KD = ("none", "fitnets", "fakd")
 
-def load_teacher(cfg: RunConfig, device: torch.device) -> SRResNet:
+
+@dataclass
+class KDOptions(MethodOptions):
+    """Teacher-student KD: a student learns from the ground truth and a frozen teacher.
+
+    L = L_pix(student, HR) + output_weight * L_out(student, teacher)
+        + feature_weight * sum over feature_pairs of L_feat(student feat, teacher feat)
+    """
+
+    teacher: str | None = None  # run folder or .safetensors of a trained SR network
+    teacher_blocks: int | None = None  # declared teacher depth; checked against the file
+    teacher_features: int | None = None  # declared teacher width; checked against the file
+    pixel_loss: str = field(default="l1", metadata=choices(*PIXEL_LOSSES))
+    output_loss: str = field(default="l1", metadata=choices(*PIXEL_LOSSES))
+    output_weight: float = 1.0  # DUKD uses 1:1
+    # none | fitnets (L2 after a 1x1 adaptor when widths differ) | fakd (spatial affinity L1)
+    feature: str = field(default="none", metadata=choices(*FEATURE_KD))
+    feature_weight: float = 1.0
+    # "student_module:teacher_module" pairs, module names as in named_modules(); empty ->
+    # the last block output of each (the architectures' feature_taps()).
+    feature_pairs: list[str] = field(default_factory=list)
+    # As plain.init_from: the student starts as the head, first blocks and reconstruction
+    # (or first channels) of this larger network of its architecture (usually the teacher).
+    init_from: str | None = None
+
+    def check(self, cfg: RunConfig, active: bool) -> None:
+        check_non_negative("kd.output_weight", self.output_weight)
+        check_non_negative("kd.feature_weight", self.feature_weight)
+        if not active:
+            return
+        if not self.teacher:
+            raise ConfigError(
+                "method kd needs kd.teacher: a run folder or .safetensors of a teacher"
+            )
+        require_single_output(cfg)
+        for pair in self.feature_pairs:
+            if pair.count(":") != 1 or not all(pair.split(":")):
+                raise ConfigError(
+                    f"kd.feature_pairs entry {pair!r} must look like "
+                    "'student_module:teacher_module' (e.g. 'body.3:body.15')"
+                )
+
+
+def _depth(net: nn.Module) -> int | None:
+    value = getattr(net, "depth", getattr(net, "num_blocks", None))
+    return value if isinstance(value, int) else None
+
+
+def load_teacher(cfg: RunConfig, device: torch.device) -> nn.Module:
     """The frozen teacher named by ``kd.teacher``, checked against what the config declares."""
     from srdistill.deploy.loading import load_sr_model
 
@@ -40,7 +99,7 @@ def load_teacher(cfg: RunConfig, device: torch.device) -> SRResNet:
             f"kd.teacher {kd.teacher} is a x{teacher.scale} model but this run is x{cfg.scale}"
         )
     declared = (kd.teacher_blocks, kd.teacher_features)
-    actual = (teacher.num_blocks, teacher.num_features)
+    actual = (_depth(teacher), getattr(teacher, "num_features", None))
     for want, got, what in zip(declared, actual, ("blocks", "features"), strict=True):
         if want is not None and want != got:
             raise ConfigError(
@@ -51,24 +110,19 @@ def load_teacher(cfg: RunConfig, device: torch.device) -> SRResNet:
     return teacher.eval()
 
 
+@register_method("kd", KDOptions)
 class KDMethod(Method):
-    section = "kd"
-
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
-        m, kd = cfg.model, cfg.kd
-        student = SRResNet(
-            cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip
-        )  # first: same init as plain
+        kd = cfg.kd
+        student = build_generator(cfg.scale, cfg.model)  # first: same init as plain
         self.teacher = load_teacher(cfg, ctx.device)
         if kd.init_from:
             start_from_deeper(student, kd.init_from, "kd.init_from")
         self.pairs: list[tuple[str, str]] = []
         self.adaptor: FeatureAdaptor | None = None
         if kd.feature != "none":
-            pairs = kd.feature_pairs or [
-                f"body.{student.num_blocks - 1}:body.{self.teacher.num_blocks - 1}"
-            ]
+            pairs = kd.feature_pairs or [f"{last_tap(student)}:{last_tap(self.teacher)}"]
             self.pairs = [tuple(p.split(":")) for p in pairs]  # type: ignore[misc]
             try:
                 self.student_tap = FeatureTap(student, [s for s, _ in self.pairs])
@@ -76,7 +130,7 @@ class KDMethod(Method):
             except ValueError as exc:
                 raise ConfigError(f"kd.feature_pairs: {exc}") from None
             if kd.feature == "fitnets":
-                widths = [[student.num_features, self.teacher.num_features]] * len(self.pairs)
+                widths = tapped_widths(student, self.teacher, self.pairs, cfg.scale)
                 if any(a != b for a, b in widths):
                     self.adaptor = ctx.prepare(FeatureAdaptor(widths))
                     self.networks["adaptor"] = self.adaptor
@@ -84,7 +138,7 @@ class KDMethod(Method):
         self.networks = {"model": self.model, **self.networks}
         self.add_optimizer("model", self.trainable())
 
-    def trainable(self) -> list[torch.nn.Parameter]:
+    def trainable(self) -> list[nn.Parameter]:
         params = list(self.model.parameters())
         if self.adaptor is not None:
             params += list(self.adaptor.parameters())
@@ -123,3 +177,36 @@ class KDMethod(Method):
 
     def eval_networks(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
         return {"model": unwrap(self.model)}
+
+
+def last_tap(net: nn.Module) -> str:
+    """The module whose output is the network's last block feature (default KD pair)."""
+    taps = getattr(net, "feature_taps", None)
+    if not callable(taps) or not taps():
+        raise ConfigError(
+            f"{type(net).__name__} declares no feature taps; name the modules in kd.feature_pairs"
+        )
+    return taps()[-1]
+
+
+@torch.no_grad()
+def tapped_widths(
+    student: nn.Module, teacher: nn.Module, pairs: list[tuple[str, str]], scale: int
+) -> list[list[int]]:
+    """Channels of each tapped (student, teacher) feature, read from one tiny forward pass
+    in eval mode (no batch-norm statistics move), so architectures need not declare them."""
+    widths = []
+    s_tap = FeatureTap(student, [s for s, _ in pairs])
+    t_tap = FeatureTap(teacher, [t for _, t in pairs])
+    was_training = student.training
+    try:
+        for net in (student, teacher):
+            device = next(net.parameters()).device
+            net.eval()(torch.zeros(1, 3, 8, 8, device=device))
+        for s_name, t_name in pairs:
+            widths.append([s_tap.features[s_name].shape[1], t_tap.features[t_name].shape[1]])
+    finally:
+        s_tap.remove()
+        t_tap.remove()
+        student.train(was_training)
+    return widths

@@ -18,14 +18,23 @@ distillation term.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from srdistill.config import RunConfig
+from srdistill.config import (
+    MethodOptions,
+    RunConfig,
+    check_non_negative,
+    check_positive,
+    check_range,
+    choices,
+    require_single_output,
+)
 from srdistill.engine.checkpoint import load_module, unwrap
-from srdistill.engine.method import Method, TrainingContext
-from srdistill.errors import CheckpointError
+from srdistill.engine.method import Method, TrainingContext, register_method
+from srdistill.errors import CheckpointError, ConfigError
 from srdistill.losses.mutual import (
     adversarial_loss,
     confidence_loss,
@@ -33,42 +42,89 @@ from srdistill.losses.mutual import (
     mutual_loss,
 )
 from srdistill.losses.perceptual import content_loss, pixel_mse_loss
-from srdistill.models import Discriminator, MultiExitSRResNet, SRResNet
+from srdistill.models import Discriminator, build_generator, describe
+from srdistill.models.registry import spec_summary
 from srdistill.models.vgg import STAND_IN_NOTE, build_vgg19_features
+
+MUTUAL_MODES = ("independent", "ml", "ml_soft", "confidence", "confidence_soft")
+
+
+@dataclass
+class MutualOptions(MethodOptions):
+    """Paper B: a cohort of SRGANs whose discriminators distil from each other."""
+
+    members: int = 2
+    # independent | ml (KL to peers) | ml_soft (ML*, softened by temperature) | confidence /
+    # confidence_soft: the control, KL to a fixed Bernoulli(0.5) instead of a peer
+    mode: str = field(default="ml", metadata=choices(*MUTUAL_MODES))
+    temperature: float = 2.0  # used by the _soft modes
+    ml_weight: float = 1.0  # weight of the KL term (peer or control)
+    # Which fakes a peer scores for member i's KL: its own generator's ("own", paper B's
+    # text) or member i's ("same").
+    peer_images: str = field(default="own", metadata=choices("same", "own"))
+    # simultaneous: every discriminator is scored before any is updated; sequential: member
+    # by member, each against its peers' current weights (Deep Mutual Learning's algorithm)
+    update_order: str = field(
+        default="simultaneous", metadata=choices("simultaneous", "sequential")
+    )
+    adv_weight: float = 1e-3
+    # The generators' content term: vgg (SRGAN's VGG19 feature MSE), pixel_mse (SRGAN-MSE:
+    # pixel MSE on images scaled to [-1, 1], as Ledig et al. compute it) or l1 (pixel L1).
+    content_loss: str = field(default="vgg", metadata=choices("vgg", "pixel_mse", "l1"))
+    content_layer: str = "relu5_4"
+    content_scale: float = 1 / 12.75  # VGG features are scaled by this before the MSE (SRGAN)
+    vgg_weights: str | None = None  # path, or "random" for the explicit stand-in
+    init_from: str | None = None  # pixel-loss-trained generator checkpoint (same architecture)
+    disc_features: int = 64
+    disc_lr: float | None = None  # None -> optim.lr
+
+    def check(self, cfg: RunConfig, active: bool) -> None:
+        check_range("mutual.members", self.members, 1, 64)
+        check_range("mutual.disc_features", self.disc_features, 1, 4096)
+        if self.temperature <= 0:
+            raise ConfigError("mutual.temperature must be positive")
+        if self.disc_lr is not None:
+            check_positive("mutual.disc_lr", self.disc_lr)
+        for key in ("ml_weight", "adv_weight", "content_scale"):
+            check_non_negative(f"mutual.{key}", getattr(self, key))
+        if not active:
+            return
+        require_single_output(cfg)
+        if self.mode.startswith("ml") and self.members < 2:
+            raise ConfigError(
+                f"mutual.mode {self.mode} needs at least 2 members (a peer to learn from); "
+                "use mode confidence for a single SRGAN"
+            )
 
 
 def load_generator_init(path: str, cfg: RunConfig) -> dict[str, torch.Tensor]:
-    """Weights of a pixel-loss-trained SRResNet to start generators from (SRGAN practice)."""
+    """Weights of a pixel-loss-trained generator to start from (SRGAN practice): the
+    network ``model:`` describes, or a multi-exit one whose center it is."""
     from srdistill.deploy.loading import find_weights
 
     net = load_module(find_weights(path))
-    if isinstance(net, MultiExitSRResNet):
+    if hasattr(net, "extract_exit"):
         net = net.extract_exit(net.num_blocks)
-    m = cfg.model
-    if not isinstance(net, SRResNet) or (net.scale, net.num_blocks, net.num_features) != (
-        cfg.scale,
-        m.num_blocks,
-        m.num_features,
-    ):
-        got = getattr(net, "spec", lambda: {})()
+    with torch.device("meta"):
+        wanted = build_generator(cfg.scale, cfg.model)
+    if getattr(net, "spec", dict)() != wanted.spec():
         raise CheckpointError(
-            f"mutual.init_from {path} is {got}, but the generators are SRResNet x{cfg.scale} "
-            f"with {m.num_blocks} blocks of {m.num_features} features; train a matching "
-            "SRResNet first (method: plain)"
+            f"mutual.init_from {path} is a {describe(net)}, but the generators are "
+            f"{describe(wanted)} ({spec_summary(wanted.spec())}); train a matching generator "
+            "first (method: plain)"
         )
     return net.state_dict()
 
 
+@register_method("mutual_gan", MutualOptions, section="mutual")
 class MutualGANMethod(Method):
-    section = "mutual"
-
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
-        mc, m = cfg.mutual, cfg.model
+        mc = cfg.mutual
         init = load_generator_init(mc.init_from, cfg) if mc.init_from else None
         self.generators, self.discriminators = [], []
         for i in range(mc.members):
-            g = SRResNet(cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip)
+            g = build_generator(cfg.scale, cfg.model)
             if init is not None:
                 g.load_state_dict(init)
             d = Discriminator(mc.disc_features)

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 
-from srdistill.config import RunConfig
+from srdistill.config import MethodOptions, RunConfig, choices, require_single_output
 from srdistill.engine.checkpoint import unwrap
-from srdistill.engine.method import Method, TrainingContext
+from srdistill.engine.method import Method, TrainingContext, register_method
 from srdistill.losses import pixel_loss
+from srdistill.losses.pixel import PIXEL_LOSSES
 from srdistill.methods.starts import start_from_deeper
-from srdistill.models import SRResNet
+from srdistill.models import build_generator
 
 
+@dataclass
+class PlainOptions(MethodOptions):
+    """Method ``plain``: one network trained by a pixel loss against HR."""
+
+    loss: str = field(default="l1", metadata=choices(*PIXEL_LOSSES))
+    # Run folder or .safetensors of a trained network of the same architecture: the network
+    # starts as its head, first blocks and reconstruction (deeper source) or as its first
+    # channels (wider source, where the architecture allows width slicing).
+    init_from: str | None = None
+
+    def check(self, cfg: RunConfig, active: bool) -> None:
+        if active:
+            require_single_output(cfg)
+
+
+@register_method("plain", PlainOptions)
 class PlainMethod(Method):
-    section = "plain"
-
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
-        m = cfg.model
-        net = SRResNet(cfg.scale, m.num_blocks, m.num_features, m.bicubic_skip)
+        net = build_generator(cfg.scale, cfg.model)
         if self.options.init_from:
             start_from_deeper(net, self.options.init_from, "plain.init_from")
         self.model = ctx.prepare(net)

@@ -2,26 +2,82 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 
 import torch
+from torch import nn
 
-from srdistill.config import RunConfig
+from srdistill.config import (
+    MODEL_OPTIONS,
+    MethodOptions,
+    RunConfig,
+    check_non_negative,
+    choices,
+    is_multi_exit,
+)
 from srdistill.engine.checkpoint import unwrap
-from srdistill.engine.method import Method, TrainingContext
+from srdistill.engine.method import Method, TrainingContext, register_method
 from srdistill.errors import ConfigError
 from srdistill.losses import self_distillation_loss
-from srdistill.models import MultiExitSRResNet, SRResNet
+from srdistill.losses.pixel import PIXEL_LOSSES
+from srdistill.models import build_generator, describe
+from srdistill.models.registry import spec_summary
 
 
+@dataclass
+class SelfDistillOptions(MethodOptions):
+    """Paper A: L = L(center, HR) + sum_k w_k [alpha L(exit, HR) + (1-alpha) L(exit, center)]."""
+
+    alpha: float = 0.9
+    # Weight per side exit, keyed by the exit's block ({8: 1.0, 16: 0.5}); a list is read in
+    # the order of model.exits. None -> all 1.
+    exit_weights: dict[int, float] | list[float] | None = None
+    loss: str = field(default="l1", metadata=choices(*PIXEL_LOSSES))  # the pixel (HR) term
+    # The exit-to-center term; None -> the same kind as ``loss``.
+    distill_loss: str | None = field(default=None, metadata=choices(*PIXEL_LOSSES))
+    detach_center: bool = False  # True: the center is a fixed teacher for the exits
+    feature_weight: float = 0.0  # L2 between exit and center trunk features (BYOT), off
+    # Warm start: a trained plain network (run folder or .safetensors) of the center's
+    # architecture and size is copied into head, body and the center's reconstruction head.
+    init_from: str | None = None
+    # What a side exit's reconstruction head starts from under init_from: a copy of the
+    # teacher's ("teacher") or the fresh initialisation of the seed ("fresh").
+    exit_init: str = field(default="teacher", metadata=choices("teacher", "fresh"))
+
+    def check(self, cfg: RunConfig, active: bool) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError("self_distill.alpha must lie in [0, 1]")
+        check_non_negative("self_distill.feature_weight", self.feature_weight)
+        weights = self.exit_weights
+        values = list(weights.values()) if isinstance(weights, dict) else list(weights or [])
+        if any(not math.isfinite(w) or w < 0 for w in values):
+            raise ConfigError("self_distill.exit_weights must be finite numbers >= 0")
+        if not active:
+            return
+        if not is_multi_exit(cfg):
+            multi = [a for a, e in MODEL_OPTIONS.items() if e.multi_exit]
+            raise ConfigError(
+                f"method self_distill needs model.arch: {multi[0]} or another multi-exit "
+                f"architecture ({', '.join(multi[1:]) or 'none registered'})"
+            )
+        exits = cfg.model.exits
+        if isinstance(weights, list) and len(weights) != len(exits):
+            raise ConfigError("self_distill.exit_weights needs one weight per exit in model.exits")
+        if isinstance(weights, dict) and set(weights) != set(exits):
+            raise ConfigError(
+                f"self_distill.exit_weights names exits {sorted(weights)} but model.exits "
+                f"is {sorted(exits)}; give one weight per exit"
+            )
+
+
+@register_method("self_distill", SelfDistillOptions)
 class SelfDistillMethod(Method):
-    section = "self_distill"
-
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
-        m = cfg.model
-        net = MultiExitSRResNet(cfg.scale, m.num_blocks, m.exits, m.num_features, m.bicubic_skip)
+        net = build_generator(cfg.scale, cfg.model)
         if cfg.self_distill.init_from:
             warm_start(net, cfg.self_distill.init_from, cfg.self_distill.exit_init)
         self.model = ctx.prepare(net)
@@ -44,7 +100,7 @@ class SelfDistillMethod(Method):
         parts = self_distillation_loss(
             outputs,
             hr,
-            self.cfg.model.num_blocks,
+            unwrap(self.model).num_blocks,
             alpha=sd.alpha,
             exit_weights=self.exit_weights,
             kind=sd.loss,
@@ -61,8 +117,8 @@ class SelfDistillMethod(Method):
         return {f"exit{k}": partial(net.forward_exit, exit_block=k) for k in net.exit_blocks}
 
 
-def warm_start(net: MultiExitSRResNet, source: str, exit_init: str = "teacher") -> None:
-    """Copy a trained plain SRResNet of the center's size into ``net``.
+def warm_start(net: nn.Module, source: str, exit_init: str = "teacher") -> None:
+    """Copy a trained plain network of the center's architecture and size into ``net``.
 
     Head, body and the center's reconstruction head come from the source; each side exit's
     reconstruction head is a copy of the source's (``exit_init="teacher"``) or keeps its
@@ -71,16 +127,11 @@ def warm_start(net: MultiExitSRResNet, source: str, exit_init: str = "teacher") 
     from srdistill.deploy.loading import load_sr_model
 
     teacher = load_sr_model(source, scale=net.scale).full
-    have = (teacher.num_blocks, teacher.num_features, getattr(teacher, "bicubic_skip", False))
-    if not isinstance(teacher, SRResNet) or have != (
-        net.num_blocks,
-        net.num_features,
-        net.bicubic_skip,
-    ):
-        got = f"{type(teacher).__name__}-{teacher.num_blocks}x{teacher.num_features}"
+    if getattr(teacher, "spec", dict)() != net.base:
+        center = net.extract_exit(net.num_blocks)
         raise ConfigError(
-            f"self_distill.init_from {source} holds a {got}; a warm start needs a plain "
-            f"SRResNet-{net.num_blocks} with {net.num_features} features"
+            f"self_distill.init_from {source} holds a {describe(teacher)}; a warm start "
+            f"needs a plain {describe(center)} ({spec_summary(net.base)})"
         )
     state = teacher.state_dict()
     own = net.state_dict()

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from torch import nn
+
 from srdistill.errors import CheckpointError, ConfigError
-from srdistill.models import SRResNet, copy_first_blocks
+from srdistill.models import ChainNetwork, copy_first_blocks, describe, slice_width
 
 
-def start_from_deeper(net: SRResNet, source: str, key: str) -> None:
-    """Load the SRResNet at ``source`` (run folder or .safetensors) and copy its head,
-    first ``net.num_blocks`` blocks and reconstruction into ``net``; ``key`` names the
-    config option in errors."""
+def start_from_deeper(net: nn.Module, source: str, key: str) -> None:
+    """Load the network at ``source`` (run folder or .safetensors) and start ``net`` as
+    its head, first blocks and reconstruction (a deeper source of the same architecture)
+    or as its first channels (a wider one, CSD's inner student). ``key`` names the config
+    option in errors."""
     from srdistill.deploy.loading import load_sr_model
 
     try:
-        donor = load_sr_model(source, scale=net.scale).full
+        donor = load_sr_model(source, scale=getattr(net, "scale", None)).full
     except CheckpointError as exc:
         raise ConfigError(f"{key}: {exc}") from None
-    if not isinstance(donor, SRResNet):
+    if not isinstance(donor, ChainNetwork):
         raise ConfigError(
-            f"{key} {source} holds a {type(donor).__name__}; give a plain SRResNet "
-            "(extract an exit first: srdistill extract RUN --exit K)"
+            f"{key} {source} holds a {describe(donor)}; give a plain chain network "
+            "(an SRResNet, EDSR or RCAN; extract an exit first: srdistill extract RUN --exit K)"
         )
+    width_key = getattr(net, "WIDTH_KEY", "num_features")
+    wider = (
+        isinstance(net, ChainNetwork)
+        and type(donor) is type(net)
+        and donor.spec().get(width_key, 0) > net.spec().get(width_key, 0)
+    )
     try:
-        copy_first_blocks(net, donor)
+        (slice_width if wider else copy_first_blocks)(net, donor)
     except ValueError as exc:
         raise ConfigError(f"{key} {source}: {exc}") from None

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from srdistill.models.registry import register_network
 
+
+@register_network
 class FeatureAdaptor(nn.Module):
     """One 1x1 conv per (student width, teacher width) pair; identity where they match."""
+
+    SPEC_KEYS: ClassVar[dict] = {"channels": (list, 1, 1000)}
 
     def __init__(self, channels: Sequence[Sequence[int]]) -> None:
         super().__init__()

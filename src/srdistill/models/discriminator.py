@@ -8,11 +8,18 @@ weights serve any patch size.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import nn
 
+from srdistill.models.registry import register_network
 
+
+@register_network
 class Discriminator(nn.Module):
+    SPEC_KEYS: ClassVar[dict] = {"num_features": (int, 1, 4096), "in_channels": (int, 1, 64)}
+
     def __init__(self, num_features: int = 64, in_channels: int = 3) -> None:
         super().__init__()
         self.num_features, self.in_channels = num_features, in_channels

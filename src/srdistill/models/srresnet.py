@@ -20,10 +20,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from srdistill.config import ModelOptions, RunConfig, check_range
+from srdistill.errors import ConfigError
+from srdistill.models.chain import ChainNetwork
+from srdistill.models.chain import copy_first_blocks as _copy_first_blocks
+from srdistill.models.registry import (
+    Architecture,
+    check_exits,
+    register_architecture,
+    register_network,
+)
 
 
 class ResidualBlock(nn.Module):
@@ -83,8 +96,20 @@ def _head(in_channels: int, num_features: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, num_features, 9, padding=4), nn.PReLU())
 
 
-class SRResNet(nn.Module):
+SPEC_KEYS: dict[str, tuple[type, float, float]] = {
+    "scale": (int, 2, 8),
+    "num_blocks": (int, 1, 1000),
+    "num_features": (int, 1, 4096),
+    "bicubic_skip": (bool, 0, 1),
+}
+
+
+@register_network
+class SRResNet(ChainNetwork):
     """SRResNet with ``num_blocks`` residual blocks of ``num_features`` channels."""
+
+    SPEC_KEYS: ClassVar[dict] = SPEC_KEYS
+    WIDTH_SLICEABLE: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -100,10 +125,14 @@ class SRResNet(nn.Module):
         self.body = nn.Sequential(*[ResidualBlock(num_features) for _ in range(num_blocks)])
         self.recon = Reconstruction(scale, num_features, zero_tail=self.bicubic_skip)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.head(x)
-        out = self.recon(self.body(h), h)
-        return out + bicubic_upscale(x, self.scale) if self.bicubic_skip else out
+    def reconstruct(
+        self, recon: nn.Module, features: torch.Tensor, head_out: torch.Tensor, lr: torch.Tensor
+    ) -> torch.Tensor:
+        out = recon(features, head_out)
+        return out + bicubic_upscale(lr, self.scale) if self.bicubic_skip else out
+
+    def new_reconstruction(self) -> nn.Module:
+        return Reconstruction(self.scale, self.num_features, zero_tail=self.bicubic_skip)
 
     def spec(self) -> dict:
         """Constructor arguments, stored in checkpoints to rebuild the model."""
@@ -119,37 +148,23 @@ class SRResNet(nn.Module):
 
 
 def copy_first_blocks(student: SRResNet, teacher: SRResNet) -> list[str]:
-    """Make ``student`` the teacher cut after its first ``student.num_blocks`` blocks.
-
-    Copies the head, blocks ``0 .. k-1`` and the whole reconstruction (trunk conv/BN,
-    upsampler, tail) from a deeper (or equally deep) SRResNet of the same scale, width and
-    output mode, the slice CSD-style students start from. Returns the copied tensor names;
-    raises ``ValueError`` (one line) when the two networks cannot be paired this way.
-    """
-    have = (teacher.scale, teacher.num_features, teacher.bicubic_skip)
-    want = (student.scale, student.num_features, student.bicubic_skip)
-    if have != want or teacher.num_blocks < student.num_blocks:
-        raise ValueError(
-            f"the source is an x{teacher.scale} SRResNet-{teacher.num_blocks} with "
-            f"{teacher.num_features} features (bicubic_skip {teacher.bicubic_skip}); this "
-            f"network is x{student.scale}, {student.num_blocks} blocks, {student.num_features} "
-            f"features (bicubic_skip {student.bicubic_skip}): give a source of the same scale, "
-            "width and output mode with at least as many blocks"
-        )
-    source = teacher.state_dict()
-    own = student.state_dict()
-    for key in own:
-        own[key] = source[key].clone()  # body.i for i < k has the same name in both
-    student.load_state_dict(own, strict=True)
-    return list(own)
+    """Make ``student`` the teacher cut after its first ``student.num_blocks`` blocks (head,
+    blocks 0..k-1, reconstruction); see ``models.chain.copy_first_blocks``."""
+    return _copy_first_blocks(student, teacher)
 
 
+@register_network
 class MultiExitSRResNet(nn.Module):
     """SRResNet with extra exits after chosen blocks; the last block is the center exit.
 
     ``forward`` returns ``{k: SR image}`` for every exit k (the center is k = num_blocks).
     With ``return_features=True`` it also returns ``{k: features after block k}``.
+    (``MultiExitChain`` does the same for any chain network; this class keeps the spec
+    and tensor names of the runs already written.)
     """
+
+    IS_GENERATOR: ClassVar[bool] = True
+    SPEC_KEYS: ClassVar[dict] = {**SPEC_KEYS, "exits": (list, 0, 1000)}
 
     def __init__(
         self,
@@ -179,6 +194,16 @@ class MultiExitSRResNet(nn.Module):
     def side_exits(self) -> list[int]:
         """Exits other than the center."""
         return self.exit_blocks[:-1]
+
+    @property
+    def base(self) -> dict:
+        """The spec of the plain SRResNet the center exit is."""
+        spec = {k: v for k, v in self.spec().items() if k != "exits"}
+        return {**spec, "arch": "SRResNet"}
+
+    @property
+    def label(self) -> str:
+        return f"MultiExitSRResNet-{self.num_blocks}"
 
     def forward(
         self,
@@ -235,3 +260,52 @@ class MultiExitSRResNet(nn.Module):
         if self.bicubic_skip:
             spec["bicubic_skip"] = True
         return spec
+
+
+@dataclass
+class SRResNetOptions(ModelOptions):
+    """``model:`` options of srresnet and multi_exit_srresnet."""
+
+    arch: str = "srresnet"
+    num_blocks: int = 16
+    num_features: int = 64
+    exits: list[int] = field(default_factory=lambda: [8])  # multi_exit_srresnet only
+    # Not SRResNet: add the bicubic upscale of the input to the output (residual learning).
+    # Off in every paper preset; the demo uses it so a minutes-long run beats bicubic.
+    bicubic_skip: bool = False
+
+    def check(self, cfg: RunConfig) -> None:
+        check_range("model.num_blocks", self.num_blocks, 1, 1000)
+        check_range("model.num_features", self.num_features, 1, 4096)
+        if self.arch == "multi_exit_srresnet":
+            check_exits(self.exits, self.num_blocks)
+        elif self.exits != SRResNetOptions().exits:
+            # A plain SRResNet has no exits: a changed model.exits would be silently ignored.
+            raise ConfigError(
+                f"model.exits {self.exits} is read only by model.arch: multi_exit_srresnet "
+                f"(method self_distill); method {cfg.method} trains a plain SRResNet: drop it"
+            )
+
+
+def _build_srresnet(scale: int, o: Any) -> SRResNet:
+    return SRResNet(scale, o.num_blocks, o.num_features, o.bicubic_skip)
+
+
+def _build_multi_exit(scale: int, o: Any) -> MultiExitSRResNet:
+    return MultiExitSRResNet(scale, o.num_blocks, o.exits, o.num_features, o.bicubic_skip)
+
+
+# The multi-exit form is this file's own class (not the generic one derived from
+# depth_option), so runs written before the registry keep their spec and tensor names.
+register_architecture(
+    Architecture("srresnet", SRResNetOptions, _build_srresnet, "SRResNet (Ledig et al. 2017)")
+)
+register_architecture(
+    Architecture(
+        "multi_exit_srresnet",
+        SRResNetOptions,
+        _build_multi_exit,
+        "SRResNet with exits (paper A's self-distillation)",
+        multi_exit=True,
+    )
+)

@@ -75,6 +75,8 @@ def _cohort(scale: int) -> tuple[Column, ...]:
     )
 
 
+TABLE_PRESETS = ("quick", "paper")  # every table's configs define both
+
 TABLES: dict[str, Table] = {
     "paper-a-1": Table(
         "Paper A, table 1: SRResNet-8 trained alone vs exit 8 of a self-distilled SRResNet-32",
