@@ -5,6 +5,8 @@ reuses one pre-made batch, so any extra time in the engine (data cropping/augmen
 logging, loss bookkeeping) shows up as the difference.
 Usage: .venv/bin/python benchmarks/train_overhead.py [--steps 60] [--config ...]
        [-o train.ema_decay=0.999]   (the cost of an engine option: EMA, accumulation, ...)
+       --config architectures/edsr  (any architecture: plain L1, or paper A's loss for a
+                                     multi-exit one; the bare loop builds the same network)
 Time it only on an idle machine.
 """
 
@@ -16,27 +18,31 @@ import tempfile
 import time
 
 import torch
+import torch.nn.functional as F
 
-from srdistill.config import load_config
+from srdistill.config import is_multi_exit, load_config
 from srdistill.data.datasets import TrainPatches
 from srdistill.engine.logging import read_metrics
 from srdistill.losses import self_distillation_loss
 from srdistill.methods import train
-from srdistill.models import MultiExitSRResNet
+from srdistill.models import build_generator, describe
 
 
 def bare_loop(cfg, steps: int) -> float:
     torch.manual_seed(0)
-    m = cfg.model
-    net = MultiExitSRResNet(cfg.scale, m.num_blocks, m.exits, m.num_features)
+    net = build_generator(cfg.scale, cfg.model)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr)
     data = TrainPatches(cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, 0)
     lr, hr = data.batch(0)
+    multi = is_multi_exit(cfg)
     times = []
     for _ in range(steps):
         t = time.perf_counter()
         out = net(lr)
-        loss = self_distillation_loss(out, hr, m.num_blocks)["loss"]
+        if multi:
+            loss = self_distillation_loss(out, hr, net.num_blocks)["loss"]
+        else:
+            loss = F.l1_loss(out, hr)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -73,9 +79,10 @@ def main() -> None:
     eng = engine_loop(cfg, args.steps)
     if args.option:
         print("engine options: " + ", ".join(args.option))
+    with torch.device("meta"):
+        name = describe(build_generator(cfg.scale, cfg.model))
     print(
-        f"model: MultiExitSRResNet-{cfg.model.num_blocks} exits {cfg.model.exits}, "
-        f"{cfg.model.num_features} features, batch {cfg.train.batch_size} x "
+        f"model: {name} ({cfg.model.arch}, method {cfg.method}), batch {cfg.train.batch_size} x "
         f"{cfg.data.patch_size // cfg.scale}px LR, x{cfg.scale}, threads {torch.get_num_threads()}"
     )
     print(

@@ -372,18 +372,14 @@ class Study:
         from srdistill.engine.checkpoint import save_module
         from srdistill.engine.flops import train_step_flops
         from srdistill.methods import METHODS
-        from srdistill.models import SRResNet
+        from srdistill.models import build_generator
 
         with TemporaryDirectory() as tmp:
             stand_in = None
             if arm.uses_teacher:
                 t = self.config(self.spec.teacher_arm, 0, teacher=Path(tmp) / "none")
                 stand_in = Path(tmp) / TEACHER_WEIGHTS
-                model = t.model
-                save_module(
-                    SRResNet(t.scale, model.num_blocks, model.num_features, model.bicubic_skip),
-                    stand_in,
-                )
+                save_module(build_generator(t.scale, t.model), stand_in)
             cfg = self.config(arm, 0, teacher=stand_in, own_steps=True)
             return train_step_flops(cfg, METHODS[cfg.method])
 
