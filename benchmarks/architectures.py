@@ -41,8 +41,8 @@ def measure(config: str, extra: list[str], steps: int) -> dict[str, float | str]
     engine = engine_loop(cfg(), steps)
     ema = engine_loop(cfg("train.ema_decay=0.999"), steps)
     bf16 = engine_loop(cfg("train.precision=bf16"), steps)
-    return {"name": name, "bare": bare, "engine": engine, "ema": ema, "bf16": bf16,
-            "batch": f"{plain.train.batch_size} x {plain.data.patch_size // plain.scale}px"}  # fmt: skip
+    batch = f"{plain.train.batch_size} x {plain.data.patch_size // plain.scale}px"
+    return {"name": name, "bare": bare, "engine": engine, "ema": ema, "bf16": bf16, "batch": batch}
 
 
 def main() -> None:
