@@ -94,3 +94,18 @@ def test_a_multi_exit_donor_is_refused_with_what_to_do(tmp_path, image_dirs):
     cfg = student_config(tmp_path, image_dirs, "plain", path)
     with pytest.raises(ConfigError, match="srdistill extract"):
         PlainMethod(cfg, CTX)
+
+
+def test_a_narrower_student_starts_as_the_first_channels_of_a_wider_network(tmp_path, image_dirs):
+    from srdistill.models import EDSR
+
+    torch.manual_seed(7)
+    wide = EDSR(2, 2, 16)
+    save_module(wide, tmp_path / "wide.safetensors")
+    raw = tiny_config(tmp_path, image_dirs, method="plain")
+    raw["model"] = {"arch": "edsr", "num_blocks": 2, "num_features": 8}
+    raw["plain"] = {"init_from": str(tmp_path / "wide.safetensors")}
+    method = PlainMethod(config_from_dict(raw), CTX)  # CSD's inner student
+    narrow = method.model.state_dict()
+    assert torch.equal(narrow["body.1.conv1.weight"], wide.body[1].conv1.weight[:8, :8])
+    assert torch.equal(narrow["recon.upsample.0.weight"], wide.recon.upsample[0].weight[:32, :8])
