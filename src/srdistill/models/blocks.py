@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import nn
+
+from srdistill.models.chain import ChainNetwork
 
 # DIV2K's mean RGB on [0, 1] images: EDSR and RCAN subtract it at the input and add it back
 # at the output (their MeanShift with rgb_range 1). Constants, not parameters: they are not
@@ -52,3 +55,25 @@ class GlobalSkipReconstruction(nn.Module):
 
     def forward(self, features: torch.Tensor, head_features: torch.Tensor) -> torch.Tensor:
         return self.add_mean(self.tail(self.upsample(self.body_end(features) + head_features)))
+
+
+def mean_shifted_head(num_features: int) -> nn.Sequential:
+    """EDSR's head: subtract the DIV2K mean, conv3x3 3 -> F."""
+    return nn.Sequential(MeanShift(-1.0), nn.Conv2d(3, num_features, 3, padding=1))
+
+
+class GlobalSkipChain(ChainNetwork):
+    """A chain network ending in ``GlobalSkipReconstruction`` (EDSR, RCAN). Subclasses
+    build ``head`` (``mean_shifted_head``), ``body`` and ``recon`` in that order, and set
+    ``scale`` and ``num_features``."""
+
+    WIDTH_SLICEABLE: ClassVar[bool] = True
+    num_features: int
+
+    def reconstruct(
+        self, recon: nn.Module, features: torch.Tensor, head_out: torch.Tensor, lr: torch.Tensor
+    ) -> torch.Tensor:
+        return recon(features, head_out)
+
+    def new_reconstruction(self) -> nn.Module:
+        return GlobalSkipReconstruction(self.scale, self.num_features)

@@ -20,8 +20,7 @@ from torch import nn
 
 from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
-from srdistill.models.blocks import GlobalSkipReconstruction, MeanShift
-from srdistill.models.chain import ChainNetwork
+from srdistill.models.blocks import GlobalSkipChain, GlobalSkipReconstruction, mean_shifted_head
 from srdistill.models.registry import Architecture, register_architecture, register_network
 
 
@@ -38,14 +37,13 @@ class ResidualBlock(nn.Module):
 
 
 @register_network
-class EDSR(ChainNetwork):
+class EDSR(GlobalSkipChain):
     SPEC_KEYS: ClassVar[dict] = {
         "scale": (int, 2, 8),
         "num_blocks": (int, 1, 1000),
         "num_features": (int, 1, 4096),
         "res_scale": (float, 0.0, 1.0),
     }
-    WIDTH_SLICEABLE: ClassVar[bool] = True
 
     def __init__(
         self, scale: int = 4, num_blocks: int = 16, num_features: int = 64, res_scale: float = 1.0
@@ -53,19 +51,11 @@ class EDSR(ChainNetwork):
         super().__init__()
         self.scale, self.num_blocks, self.num_features = scale, num_blocks, num_features
         self.res_scale = float(res_scale)
-        self.head = nn.Sequential(MeanShift(-1.0), nn.Conv2d(3, num_features, 3, padding=1))
+        self.head = mean_shifted_head(num_features)
         self.body = nn.Sequential(
             *[ResidualBlock(num_features, self.res_scale) for _ in range(num_blocks)]
         )
         self.recon = GlobalSkipReconstruction(scale, num_features)
-
-    def reconstruct(
-        self, recon: nn.Module, features: torch.Tensor, head_out: torch.Tensor, lr: torch.Tensor
-    ) -> torch.Tensor:
-        return recon(features, head_out)
-
-    def new_reconstruction(self) -> nn.Module:
-        return GlobalSkipReconstruction(self.scale, self.num_features)
 
     @property
     def label(self) -> str:

@@ -20,8 +20,7 @@ from torch import nn
 
 from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
-from srdistill.models.blocks import GlobalSkipReconstruction, MeanShift
-from srdistill.models.chain import ChainNetwork
+from srdistill.models.blocks import GlobalSkipChain, GlobalSkipReconstruction, mean_shifted_head
 from srdistill.models.registry import Architecture, register_architecture, register_network
 
 
@@ -65,7 +64,7 @@ class ResidualGroup(nn.Module):
 
 
 @register_network
-class RCAN(ChainNetwork):
+class RCAN(GlobalSkipChain):
     SPEC_KEYS: ClassVar[dict] = {
         "scale": (int, 2, 8),
         "num_groups": (int, 1, 100),
@@ -74,7 +73,6 @@ class RCAN(ChainNetwork):
         "reduction": (int, 1, 4096),
     }
     DEPTH_KEY: ClassVar[str] = "num_groups"
-    WIDTH_SLICEABLE: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -89,19 +87,11 @@ class RCAN(ChainNetwork):
             raise ValueError(f"num_features {num_features} is below the reduction {reduction}")
         self.scale, self.num_groups, self.num_blocks = scale, num_groups, num_blocks
         self.num_features, self.reduction = num_features, reduction
-        self.head = nn.Sequential(MeanShift(-1.0), nn.Conv2d(3, num_features, 3, padding=1))
+        self.head = mean_shifted_head(num_features)
         self.body = nn.Sequential(
             *[ResidualGroup(num_blocks, num_features, reduction) for _ in range(num_groups)]
         )
         self.recon = GlobalSkipReconstruction(scale, num_features)
-
-    def reconstruct(
-        self, recon: nn.Module, features: torch.Tensor, head_out: torch.Tensor, lr: torch.Tensor
-    ) -> torch.Tensor:
-        return recon(features, head_out)
-
-    def new_reconstruction(self) -> nn.Module:
-        return GlobalSkipReconstruction(self.scale, self.num_features)
 
     @property
     def label(self) -> str:

@@ -19,7 +19,7 @@ weights into a plain ``SRResNet`` (the deployable light model).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,7 +29,7 @@ from torch import nn
 
 from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
-from srdistill.models.chain import ChainNetwork
+from srdistill.models.chain import ChainNetwork, MultiExitChain
 from srdistill.models.chain import copy_first_blocks as _copy_first_blocks
 from srdistill.models.registry import (
     Architecture,
@@ -154,16 +154,14 @@ def copy_first_blocks(student: SRResNet, teacher: SRResNet) -> list[str]:
 
 
 @register_network
-class MultiExitSRResNet(nn.Module):
+class MultiExitSRResNet(MultiExitChain):
     """SRResNet with extra exits after chosen blocks; the last block is the center exit.
 
-    ``forward`` returns ``{k: SR image}`` for every exit k (the center is k = num_blocks).
-    With ``return_features=True`` it also returns ``{k: features after block k}``.
-    (``MultiExitChain`` does the same for any chain network; this class keeps the spec
-    and tensor names of the runs already written.)
+    ``MultiExitChain`` (forward, forward_exit, extract_exit) for SRResNet, with the spec,
+    tensor names and order of initialisation of the runs written before it existed: under
+    one seed it draws the weights those runs drew.
     """
 
-    IS_GENERATOR: ClassVar[bool] = True
     SPEC_KEYS: ClassVar[dict] = {**SPEC_KEYS, "exits": (list, 0, 1000)}
 
     def __init__(
@@ -174,7 +172,7 @@ class MultiExitSRResNet(nn.Module):
         num_features: int = 64,
         bicubic_skip: bool = False,
     ) -> None:
-        super().__init__()
+        nn.Module.__init__(self)
         chosen = sorted(set(int(k) for k in exits) | {num_blocks})
         if chosen[0] < 1 or chosen[-1] > num_blocks:
             raise ValueError(f"exits must lie in 1..{num_blocks}, got {list(exits)}")
@@ -189,11 +187,8 @@ class MultiExitSRResNet(nn.Module):
                 for k in chosen
             }
         )
-
-    @property
-    def side_exits(self) -> list[int]:
-        """Exits other than the center."""
-        return self.exit_blocks[:-1]
+        with torch.device("meta"):  # its reconstruct() reads sizes only; allocates nothing
+            self._network = (SRResNet(scale, 1, num_features, self.bicubic_skip),)
 
     @property
     def base(self) -> dict:
@@ -204,50 +199,6 @@ class MultiExitSRResNet(nn.Module):
     @property
     def label(self) -> str:
         return f"MultiExitSRResNet-{self.num_blocks}"
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        exits: Iterable[int] | None = None,
-        return_features: bool = False,
-    ) -> dict[int, torch.Tensor] | tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
-        wanted = set(self.exit_blocks if exits is None else (int(k) for k in exits))
-        unknown = wanted - set(self.exit_blocks)
-        if unknown:
-            raise ValueError(f"no exit after block(s) {sorted(unknown)}; have {self.exit_blocks}")
-        last = max(wanted)
-        h = self.head(x)
-        f = h
-        base = bicubic_upscale(x, self.scale) if self.bicubic_skip else None
-        outputs, features = {}, {}
-        for i, block in enumerate(self.body[:last], start=1):
-            f = block(f)
-            if i in wanted:
-                out = self.exits[str(i)](f, h)
-                outputs[i] = out + base if base is not None else out
-                features[i] = f
-        return (outputs, features) if return_features else outputs
-
-    def forward_exit(self, x: torch.Tensor, exit_block: int) -> torch.Tensor:
-        """SR output of one exit, computing only the blocks it needs."""
-        return self.forward(x, exits=[exit_block])[exit_block]  # type: ignore[index]
-
-    def extract_exit(self, exit_block: int) -> SRResNet:
-        """A standalone SRResNet-k equal to head + body[:k] + exit k of this model."""
-        if exit_block not in self.exit_blocks:
-            raise ValueError(f"no exit after block {exit_block}; have {self.exit_blocks}")
-        light = SRResNet(self.scale, exit_block, self.num_features, self.bicubic_skip)
-        state = {}
-        for key, value in self.state_dict().items():
-            if key.startswith("head."):
-                state[key] = value
-            elif key.startswith("body."):
-                if int(key.split(".")[1]) < exit_block:
-                    state[key] = value
-            elif key.startswith(f"exits.{exit_block}."):
-                state["recon." + key[len(f"exits.{exit_block}.") :]] = value
-        light.load_state_dict(state, strict=True)
-        return light.to(next(self.parameters()).device)
 
     def spec(self) -> dict:
         spec = {
