@@ -19,6 +19,7 @@ from srdistill.reproduce.study_b import (
     roc_auc,
     scalar_contrast,
     study_b,
+    trade_off_excess,
 )
 from tests.conftest import write_images
 
@@ -94,6 +95,25 @@ def test_contrasts_pair_seeds_on_the_mean_of_the_two_members():
     # NIQE: lower is better, so A's higher PSNR (lower NIQE here) is a win too.
     n = paired_contrast(res, "ml", COHORT, "independent", COHORT, "BSD100", "niqe", False)
     assert n.mean == pytest.approx(-0.025) and n.win_rate == 1.0
+
+
+def test_trade_off_excess_is_zero_on_the_brake_line_and_measures_a_shift_off_it():
+    # _fake puts every cohort on the line NIQE = 6 - PSNR / 10: a mere brake.
+    res = _fake(
+        {
+            ("independent", 0): ([26.0], [26.0]),
+            ("confidence", 0): ([27.0], [27.0]),
+            ("ml", 0): ([26.4], [26.4]),
+            ("ml", 1): ([26.4], [26.4]),  # no independent/confidence of seed 1: not used
+        }
+    )
+    assert trade_off_excess(res, "ml", "BSD100") == [pytest.approx(0.0, abs=1e-9)]
+    for member in ("member0", "member1"):
+        res[("ml", 0)]["networks"][member]["BSD100"][0]["niqe"] -= 0.2
+    res[("ml", 0)]["networks"][COHORT] = cohort_mean(
+        [res[("ml", 0)]["networks"]["member0"], res[("ml", 0)]["networks"]["member1"]]
+    )
+    assert trade_off_excess(res, "ml", "BSD100") == [pytest.approx(-0.2)]
 
 
 def test_preconditions_fail_on_a_collapsed_cohort_and_say_so():

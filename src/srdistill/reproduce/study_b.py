@@ -478,6 +478,64 @@ def scalar_contrast(results: dict, a: str, b: str, measure: str) -> tuple | None
     return mean, mean - half, mean + half, len(diffs)
 
 
+# The KL arms read against the line through the independent arm and the confidence
+# control in the (PSNR, NIQE) plane of each seed: a regulariser of any strength that only
+# brakes the adversarial term moves a cohort along that line.
+TRADE_OFF_ARMS = ("ml", "ml_soft")
+TRADE_OFF_ENDS = ("independent", "confidence")
+
+
+def trade_off_excess(results: dict, arm: str, set_name: str) -> list[float]:
+    """Per seed: the arm's NIQE minus the NIQE the independent-confidence line gives at the
+    arm's PSNR (negative: perceptually better than a mere brake of the same PSNR cost)."""
+    lo, hi = TRADE_OFF_ENDS
+    points = {
+        name: (set_means(results, name, COHORT, set_name, "psnr"),
+               set_means(results, name, COHORT, set_name, "niqe"))
+        for name in (arm, lo, hi)
+    }  # fmt: skip
+    excess = []
+    for seed, psnr in sorted(points[arm][0].items()):
+        if not all(seed in points[n][0] for n in (lo, hi)):
+            continue
+        (p0, n0), (p1, n1) = ((points[n][0][seed], points[n][1][seed]) for n in (lo, hi))
+        if abs(p1 - p0) < 1e-6:
+            continue  # the two ends coincide: no line
+        line = n0 + (psnr - p0) / (p1 - p0) * (n1 - n0)
+        excess.append(points[arm][1][seed] - line)
+    return excess
+
+
+def _trade_off_lines(results: dict, sets: list[str]) -> list[str]:
+    lines = [
+        "",
+        "## Beyond a brake? (exploratory: added after seeds 0-1 were seen)",
+        "",
+        "A KL term on the discriminators may only brake the adversarial term, moving a cohort "
+        "back toward the pretrained generator (higher PSNR, higher NIQE), as any regulariser "
+        "that weakens the discriminator's signal would. Per "
+        "seed, the line through the independent and confidence cohorts in the (PSNR, NIQE) "
+        "plane gives the NIQE a mere brake reaches at a given PSNR; the excess is the arm's "
+        "NIQE minus that (negative: a better perception-distortion point than the control's "
+        "trade-off, i.e. something a peer adds). Exact t interval over seeds.",
+        "",
+        "| arm | set | seeds | NIQE excess over the line | 95% interval |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for arm in TRADE_OFF_ARMS:
+        for s in sets:
+            values = trade_off_excess(results, arm, s)
+            if not values:
+                continue
+            mean = statistics.fmean(values)
+            half = t95_half_width(values)
+            interval = (
+                "n/a (1 seed)" if len(values) < 2 else f"[{mean - half:+.3f}, {mean + half:+.3f}]"
+            )
+            lines.append(f"| {arm} | {s} | {len(values)} | {mean:+.3f} | {interval} |")
+    return lines
+
+
 def member_spread(results: dict, arm: str, set_name: str, metric: str) -> float | None:
     """Mean over seeds of |member0 - member1| on the set mean: how far two members of one
     cohort differ (they share a seed but not their discriminator's draws)."""
@@ -593,6 +651,7 @@ def results_markdown(  # noqa: PLR0912, PLR0915
                     f"| {a} − {b} | {metric} | {s} | {c.seeds} | {c.mean:+.3f} | {interval} | "
                     f"{100 * c.win_rate:.0f}% of {c.images}x{c.seeds} |"
                 )
+    lines += _trade_off_lines(results, sets)
     lines += _discriminator_lines(results)
     published = TABLES["paper-b-2"].published
     lines += [
