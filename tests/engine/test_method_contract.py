@@ -168,3 +168,25 @@ def test_a_saved_config_older_than_a_key_is_read_with_the_behaviour_it_was_train
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
     assert RunConfig().mutual.peer_images == "own"  # today's default
     assert read_saved_config(tmp_path / "config.yaml").mutual.peer_images == "same"
+
+
+def test_a_checkpoint_names_its_method_and_another_class_cannot_resume_it(tmp_path, image_dirs):
+    import pytest
+    import torch
+
+    from srdistill.errors import ConfigError
+
+    class Other(TotalVariationMethod):
+        pass
+
+    cfg = config_from_dict(tiny_config(tmp_path, image_dirs, train__steps=2, train__ckpt_every=2))
+    run = train(cfg, method=TotalVariationMethod).run_dir
+    state = torch.load(next(run.glob("checkpoints/step_*/state.pt")), weights_only=False)
+    assert state["trained_by"]["method_class"].endswith("TotalVariationMethod")
+    assert state["trained_by"]["architecture"] == cfg.model.arch
+    longer = config_from_dict(
+        tiny_config(tmp_path, image_dirs, train__steps=4, train__ckpt_every=2)
+    )
+    with pytest.raises(ConfigError, match="resume it with the method that trained it") as err:
+        train(longer, method=Other, resume=True)
+    assert "\n" not in str(err.value)

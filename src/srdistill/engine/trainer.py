@@ -230,6 +230,14 @@ def restore(method: Method, ckpt_dir: Path) -> int:
     weights = {name: read_weights(ckpt_dir / f"{name}.safetensors") for name in method.networks}
     state = load_state(ckpt_dir)
     _check_state(state, method, ckpt_dir)
+    saved, now = state.get("trained_by"), trained_by(method)
+    if isinstance(saved, dict) and saved.get("method_class") != now["method_class"]:
+        # Not a broken checkpoint (no falling back to an older one): the wrong class.
+        raise ConfigError(
+            f"{ckpt_dir} was trained by {saved.get('method_class')} ({saved.get('method')}); "
+            f"this run would continue it with {now['method_class']}: resume it with the "
+            "method that trained it"
+        )
     for name, net in method.networks.items():
         load_state_into(net, ckpt_dir / f"{name}.safetensors", weights[name])
     for name, opt in method.optimizers.items():
@@ -260,9 +268,21 @@ def restore_newest(
     return 0
 
 
+def trained_by(method: Method) -> dict:
+    """What computed a checkpoint's steps, stored in it (run.json says the same)."""
+    cls = type(method)
+    return {
+        "method": registered_name(cls),
+        "method_class": f"{cls.__module__}.{cls.__qualname__}",
+        "architecture": method.cfg.model.arch,
+        "config_schema": CONFIG_SCHEMA,
+    }
+
+
 def training_state(method: Method) -> dict:
     scaler = method.ctx.scaler
     return {
+        "trained_by": trained_by(method),
         **({"grad_scaler": scaler.state_dict()} if scaler is not None else {}),
         "optimizers": {k: o.state_dict() for k, o in method.optimizers.items()},
         "schedulers": {k: s.state_dict() for k, s in method.schedulers.items()},
