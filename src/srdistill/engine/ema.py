@@ -38,8 +38,12 @@ class WeightAverage:
     def update(self) -> None:
         for name, net in self.live.items():
             avg = self.averaged[name]
-            for a, p in zip(avg.parameters(), net.parameters(), strict=True):
-                a.mul_(self.decay).add_(p.detach(), alpha=1.0 - self.decay)
+            mine = list(avg.parameters())
+            live = [p.detach() for p in net.parameters()]
+            # One multi-tensor op each instead of two per parameter (the same arithmetic:
+            # a = a * decay + p * (1 - decay), so averages are unchanged).
+            torch._foreach_mul_(mine, self.decay)
+            torch._foreach_add_(mine, live, alpha=1.0 - self.decay)
             for a, b in zip(avg.buffers(), net.buffers(), strict=True):
                 a.copy_(b)
 
