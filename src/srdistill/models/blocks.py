@@ -1,8 +1,9 @@
-"""Building blocks shared by EDSR-family networks (EDSR, RCAN)."""
+"""Building blocks shared by the architectures (upsampler; EDSR-family head, reconstruction)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -28,17 +29,23 @@ class MeanShift(nn.Module):
         return x + self.shift.to(x.dtype)
 
 
-def subpixel_upsampler(scale: int, num_features: int) -> nn.Sequential:
-    """EDSR's upsampler: conv F -> r^2 F and PixelShuffle(r) per stage (r = 2 per factor
-    of 2, or one r = 3 stage), no activation."""
-    layers: list[nn.Module] = []
+def subpixel_upsampler(
+    scale: int, num_features: int, activation: Callable[[], nn.Module] | None = None
+) -> nn.Sequential:
+    """Sub-pixel upsampling: per stage conv F -> r^2 F, PixelShuffle(r) and, if given, an
+    activation (r = 2 per factor of 2, or one r = 3 stage). EDSR and RCAN use none,
+    SRResNet a PReLU."""
     if scale == 3:
-        layers += [nn.Conv2d(num_features, 9 * num_features, 3, padding=1), nn.PixelShuffle(3)]
+        factors = [3]
     elif scale >= 2 and scale & (scale - 1) == 0:
-        for _ in range(int(math.log2(scale))):
-            layers += [nn.Conv2d(num_features, 4 * num_features, 3, padding=1), nn.PixelShuffle(2)]
+        factors = [2] * int(math.log2(scale))
     else:
         raise ValueError(f"unsupported scale {scale}: use 2, 3, 4 or 8")
+    layers: list[nn.Module] = []
+    for r in factors:
+        layers += [nn.Conv2d(num_features, r * r * num_features, 3, padding=1), nn.PixelShuffle(r)]
+        if activation is not None:
+            layers.append(activation())
     return nn.Sequential(*layers)
 
 

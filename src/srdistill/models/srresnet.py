@@ -18,7 +18,6 @@ weights into a plain ``SRResNet`` (the deployable light model).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -29,6 +28,7 @@ from torch import nn
 
 from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
+from srdistill.models.blocks import subpixel_upsampler
 from srdistill.models.chain import ChainNetwork, MultiExitChain
 from srdistill.models.chain import copy_first_blocks as _copy_first_blocks
 from srdistill.models.registry import (
@@ -52,21 +52,6 @@ class ResidualBlock(nn.Module):
         return x + self.bn2(self.conv2(self.act(self.bn1(self.conv1(x)))))
 
 
-def upsampler(scale: int, num_features: int) -> nn.Sequential:
-    """Sub-pixel upsampling stages for scale 2, 3, 4 or 8."""
-    layers: list[nn.Module] = []
-    if scale == 3:
-        layers += [nn.Conv2d(num_features, 9 * num_features, 3, padding=1), nn.PixelShuffle(3)]
-        layers += [nn.PReLU()]
-    elif scale >= 2 and scale & (scale - 1) == 0:
-        for _ in range(int(math.log2(scale))):
-            layers += [nn.Conv2d(num_features, 4 * num_features, 3, padding=1)]
-            layers += [nn.PixelShuffle(2), nn.PReLU()]
-    else:
-        raise ValueError(f"unsupported scale {scale}: use 2, 3, 4 or 8")
-    return nn.Sequential(*layers)
-
-
 class Reconstruction(nn.Module):
     """Trunk conv + BN, global skip, upsampler and tail: features -> SR image."""
 
@@ -77,7 +62,7 @@ class Reconstruction(nn.Module):
         self.trunk = nn.Sequential(
             nn.Conv2d(num_features, num_features, 3, padding=1), nn.BatchNorm2d(num_features)
         )
-        self.upsample = upsampler(scale, num_features)
+        self.upsample = subpixel_upsampler(scale, num_features, nn.PReLU)
         self.tail = nn.Conv2d(num_features, out_channels, 9, padding=4)
         if zero_tail:  # a residual head starts at zero: the model starts as exact bicubic
             nn.init.zeros_(self.tail.weight)
