@@ -38,10 +38,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 f"--preset applies to a config file; the run folder {source} already holds "
                 "its resolved config (change keys with -o instead)"
             )
-        _refuse_a_users_method(source)
+        trained_by = _refuse_a_users_method(source)
         cfg = load_config(None, None, args.override, base=load_run_config(source).to_dict())
         cfg.output_dir, cfg.name = str(source.parent), source.name
-        _refuse_another_method(source, cfg.method)
+        if trained_by is not None and trained_by != cfg.method:
+            raise SrdistillError(
+                f"{source} was trained by method {trained_by} but its config now names "
+                f"{cfg.method}; resume with -o method={trained_by}"
+            )
     else:
         cfg = load_config(source, args.preset, args.override)
     result = train(cfg, resume=args.resume, overwrite=args.overwrite)
@@ -51,10 +55,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_a_users_method(run_dir: Path) -> None:
+def _refuse_a_users_method(run_dir: Path) -> str | None:
     """The CLI resumes a run only with the class that trained it: a registered method
     (built-in, or a plugin it loads). A run of an unregistered Method class would otherwise
-    continue as the method its config names (e.g. plain L1)."""
+    continue as the method its config names (e.g. plain L1). Returns the recorded method
+    name (None for runs that predate it)."""
     from srdistill.engine.trainer import recorded_method
     from srdistill.methods import METHODS
 
@@ -68,17 +73,7 @@ def _refuse_a_users_method(run_dir: Path) -> None:
             "register it (@register_method, or a srdistill.plugins entry point) or resume it "
             "from Python: srdistill.engine.train(cfg, YourMethod, resume=True)"
         )
-
-
-def _refuse_another_method(run_dir: Path, method: str) -> None:
-    from srdistill.engine.trainer import recorded_method
-
-    name, _ = recorded_method(run_dir)
-    if name is not None and name != method:
-        raise SrdistillError(
-            f"{run_dir} was trained by method {name} but its config now names {method}; "
-            f"resume with -o method={name}"
-        )
+    return name
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -178,12 +173,12 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
     from srdistill.deploy.loading import load_sr_model
     from srdistill.engine.checkpoint import save_module
-    from srdistill.models import describe
+    from srdistill.models import describe, has_exits
     from srdistill.outputs import new_output_file
 
     out = new_output_file(args.output, args.overwrite)
     loaded = load_sr_model(args.checkpoint, exit_block=args.exit)
-    if not hasattr(loaded.full, "extract_exit"):
+    if not has_exits(loaded.full):
         raise SrdistillError(f"{loaded.source} is not a multi-exit model; nothing to extract")
     light = loaded.network
     save_module(light, out, {"extracted_from": str(loaded.source), "exit": args.exit})

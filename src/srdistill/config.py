@@ -465,12 +465,8 @@ def _validate(cfg: RunConfig) -> RunConfig:
         if getattr(cfg.train, key) < 1:
             raise bad(f"train.{key} must be at least 1")
     o, d = cfg.optim, cfg.data
-    for key, value, low, high in (
-        ("data.patch_size", d.patch_size, cfg.scale, 4096),
-        ("data.num_workers", d.num_workers, 0, 256),
-    ):
-        if not low <= value <= high:
-            raise bad(f"{key} must lie in {low}..{high}; got {value}")
+    check_range("data.patch_size", d.patch_size, cfg.scale, 4096)
+    check_range("data.num_workers", d.num_workers, 0, 256)
     if d.val_max_images is not None and d.val_max_images < 1:
         raise bad("data.val_max_images must be at least 1 (or null for all)")
     if d.max_pixels is not None and d.max_pixels < 1:
@@ -480,8 +476,7 @@ def _validate(cfg: RunConfig) -> RunConfig:
         raise bad(f"seed must be an integer in 0..{2**32 - 1}; got {short_repr(cfg.seed)}")
     if cfg.train.threads is not None and cfg.train.threads < 1:
         raise bad("train.threads must be at least 1 (or null for torch's default)")
-    if not math.isfinite(o.lr) or o.lr <= 0:
-        raise bad(f"optim.lr must be a finite positive number; got {o.lr}")
+    check_positive("optim.lr", o.lr)
     if len(o.betas) != 2 or not all(0 <= b < 1 for b in o.betas):
         raise bad(f"optim.betas must be two numbers in [0, 1), e.g. [0.9, 0.999]; got {o.betas}")
     if not math.isfinite(o.weight_decay) or o.weight_decay < 0:

@@ -13,7 +13,7 @@ from torch import nn
 from srdistill.config import short_repr
 from srdistill.engine.checkpoint import CheckpointManager, load_module
 from srdistill.errors import CheckpointError
-from srdistill.models import describe, is_generator
+from srdistill.models import depth_of, describe, has_exits, is_generator
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class LoadedModel:
         """The network of one exit (None: the center), taken from the loaded model."""
         full = self.full
         name = describe(full)
-        if hasattr(full, "extract_exit"):  # a multi-exit network
+        if has_exits(full):
             k = exit_block if exit_block is not None else full.num_blocks
             if k not in full.exit_blocks:
                 raise CheckpointError(
@@ -40,8 +40,7 @@ class LoadedModel:
             net = full.extract_exit(k)  # the plain network k blocks deep: the same output
             label = f"exit{k} of {name}"
         else:
-            depth = getattr(full, "depth", getattr(full, "num_blocks", None))
-            if exit_block is not None and exit_block != depth:
+            if exit_block is not None and exit_block != depth_of(full):
                 raise CheckpointError(f"{self.source} is a plain {name} with no exit {exit_block}")
             net, label = full, name
         if self.member is not None:

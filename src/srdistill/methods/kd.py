@@ -31,7 +31,7 @@ from srdistill.losses import pixel_loss
 from srdistill.losses.kd import fakd_loss, fitnets_loss, output_kd_loss
 from srdistill.losses.pixel import PIXEL_LOSSES
 from srdistill.methods.starts import start_from_deeper
-from srdistill.models import FeatureAdaptor, build_generator
+from srdistill.models import FeatureAdaptor, build_generator, depth_of
 from srdistill.models.hooks import FeatureTap
 
 FEATURE_KD = ("none", "fitnets", "fakd")
@@ -79,11 +79,6 @@ class KDOptions(MethodOptions):
                 )
 
 
-def _depth(net: nn.Module) -> int | None:
-    value = getattr(net, "depth", getattr(net, "num_blocks", None))
-    return value if isinstance(value, int) else None
-
-
 def load_teacher(cfg: RunConfig, device: torch.device) -> nn.Module:
     """The frozen teacher named by ``kd.teacher``, checked against what the config declares."""
     from srdistill.deploy.loading import load_sr_model
@@ -99,7 +94,7 @@ def load_teacher(cfg: RunConfig, device: torch.device) -> nn.Module:
             f"kd.teacher {kd.teacher} is a x{teacher.scale} model but this run is x{cfg.scale}"
         )
     declared = (kd.teacher_blocks, kd.teacher_features)
-    actual = (_depth(teacher), getattr(teacher, "num_features", None))
+    actual = (depth_of(teacher), getattr(teacher, "num_features", None))
     for want, got, what in zip(declared, actual, ("blocks", "features"), strict=True):
         if want is not None and want != got:
             raise ConfigError(
@@ -130,7 +125,7 @@ class KDMethod(Method):
             except ValueError as exc:
                 raise ConfigError(f"kd.feature_pairs: {exc}") from None
             if kd.feature == "fitnets":
-                widths = tapped_widths(student, self.teacher, self.pairs, cfg.scale)
+                widths = tapped_widths(student, self.teacher, self.pairs)
                 if any(a != b for a, b in widths):
                     self.adaptor = ctx.prepare(FeatureAdaptor(widths))
                     self.networks["adaptor"] = self.adaptor
@@ -191,7 +186,7 @@ def last_tap(net: nn.Module) -> str:
 
 @torch.no_grad()
 def tapped_widths(
-    student: nn.Module, teacher: nn.Module, pairs: list[tuple[str, str]], scale: int
+    student: nn.Module, teacher: nn.Module, pairs: list[tuple[str, str]]
 ) -> list[list[int]]:
     """Channels of each tapped (student, teacher) feature, read from one tiny forward pass
     in eval mode (no batch-norm statistics move), so architectures need not declare them."""

@@ -42,7 +42,7 @@ from srdistill.losses.mutual import (
     mutual_loss,
 )
 from srdistill.losses.perceptual import content_loss, pixel_mse_loss
-from srdistill.models import Discriminator, build_generator, describe
+from srdistill.models import Discriminator, build_generator, describe, has_exits
 from srdistill.models.registry import spec_summary
 from srdistill.models.vgg import STAND_IN_NOTE, build_vgg19_features
 
@@ -103,7 +103,7 @@ def load_generator_init(path: str, cfg: RunConfig) -> dict[str, torch.Tensor]:
     from srdistill.deploy.loading import find_weights
 
     net = load_module(find_weights(path))
-    if hasattr(net, "extract_exit"):
+    if has_exits(net):
         net = net.extract_exit(net.num_blocks)
     with torch.device("meta"):
         wanted = build_generator(cfg.scale, cfg.model)

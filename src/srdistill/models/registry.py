@@ -236,6 +236,17 @@ def describe(net: nn.Module) -> str:
     return label if isinstance(label, str) else type(net).__name__
 
 
+def has_exits(net: nn.Module) -> bool:
+    """Whether ``net`` is a multi-exit network (it can cut out an exit as a plain one)."""
+    return callable(getattr(net, "extract_exit", None))
+
+
+def depth_of(net: nn.Module) -> int | None:
+    """The number of chained blocks (a chain's ``depth``, else ``num_blocks``), if any."""
+    value = getattr(net, "depth", getattr(net, "num_blocks", None))
+    return value if isinstance(value, int) else None
+
+
 def is_generator(net: nn.Module) -> bool:
     """Whether ``net`` maps an LR image to an SR image (not a discriminator or adaptor)."""
     return bool(getattr(net, "IS_GENERATOR", False))
