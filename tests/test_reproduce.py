@@ -87,7 +87,13 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
         for ln in md.splitlines()
         if ln.startswith("| Set5 | 32.191") or ln.startswith("| Set5 | 26.960")
     ]
-    assert published and published[0].count("|") == 6  # set + 4 columns, padded with "-"
+    assert published and published[0].count("|") == 7  # set + 5 columns, padded with "-"
+    # The pretrained generator is scored as the reference, and the preconditions and the
+    # paired contrasts are printed from the measured cells.
+    assert "| Confidence control | Pretrained generator |" in md
+    assert "### Preconditions" in md and "the pretrained generator beats bicubic" in md
+    assert "no collapse" in md and ("can be read" in md or "A precondition fails" in md)
+    assert "| ML − Indep. | big_test | PSNR |" in md and "none (one seed)" in md
     assert (out / "runs" / "quick" / "pretrain_srresnet32_x4_seed0").is_dir()
     rows = list(csv.DictReader((out / "paper-b-2_quick.csv").open()))
     ml = [r for r in rows if r["column"] == "ML" and r["metric"] == "psnr"]
@@ -99,6 +105,10 @@ def test_paper_b_table_runs_pretraining_and_cohorts(tmp_path, image_dirs):
     assert {r["seed"] for r in ml_nets} == {"0"}
     mean = sum(float(r["value"]) for r in ml_nets) / 3
     assert abs(mean - float(ml[0]["mean"])) < 1e-9
+    # The printed contrast is the difference of the two columns' member means (one seed).
+    indep = [r for r in rows if r["column"] == "Indep." and r["metric"] == "psnr"]
+    row = next(ln for ln in md.splitlines() if ln.startswith("| ML − Indep. | big_test | PSNR |"))
+    assert float(row.split("|")[5]) == pytest.approx(mean - float(indep[0]["mean"]), abs=6e-4)
 
 
 def test_tables_refuse_the_stand_in_vgg_before_training_anything(tmp_path, capsys):
@@ -109,3 +119,30 @@ def test_tables_refuse_the_stand_in_vgg_before_training_anything(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "refuse the stand-in VGG" in err[0] and "pixel_mse" in err[0]
     assert not (out / "runs").exists()  # refused before the pretraining started
+
+
+def test_cohort_preconditions_fail_on_a_collapsed_arm_and_hold_otherwise():
+    from srdistill.reproduce.tables import TABLES, Cell, _precondition_lines
+
+    table = TABLES["paper-b-2"]
+    bic = {"Set5": {"psnr": 28.0}, "BSD100": {"psnr": 26.0}}
+
+    def cells(worst_member: float) -> dict:
+        out = {}
+        for s, base in (("Set5", 29.0), ("BSD100", 27.0)):
+            out[(s, "Pretrained generator", "psnr")] = Cell([base], [])
+            out[(s, "Pretrained generator", "niqe")] = Cell([7.0], [])
+            for col in table.columns[:4]:
+                out[(s, col.label, "psnr")] = Cell([base - 0.5, base - worst_member], [])
+                out[(s, col.label, "niqe")] = Cell([6.0, 6.2], [])
+        return out
+
+    good = "\n".join(_precondition_lines(table, ["Set5", "BSD100"], cells(1.0), bic))
+    assert "**fails**" not in good and "can be read" in good
+    assert "Set5 +1.00 dB, BSD100 +1.00 dB" in good and "largest drop 1.00 dB" in good
+    bad = "\n".join(_precondition_lines(table, ["Set5", "BSD100"], cells(2.5), bic))
+    assert "**fails**: no collapse" in bad and "A precondition fails" in bad
+    weak = {**bic, "BSD100": {"psnr": 26.8}}  # pretrained only +0.2 dB over bicubic
+    assert "**fails**: the pretrained generator" in "\n".join(
+        _precondition_lines(table, ["Set5", "BSD100"], cells(1.0), weak)
+    )

@@ -53,6 +53,9 @@ class Table:
     metrics: tuple[str, ...]
     columns: tuple[Column, ...]
     published: dict[str, tuple[str, ...]] = field(default_factory=dict)  # set -> cells
+    # Cohort tables: the column that scores the pretrained generator every cohort starts
+    # from; its presence turns on the precondition checks and the paired contrasts.
+    reference: str | None = None
 
 
 _A_ALONE = Column("SRResNet-8 alone", "self_distill/srresnet8_alone.yaml")
@@ -62,17 +65,31 @@ _A_EXITS = {
 }
 
 
+PRETRAINED = "Pretrained generator"
+INDEPENDENT, CONFIDENCE = "Indep.", "Confidence control"
+# A - B, paired by seed: the paper's claim (ML, ML* beat independent) and the control that
+# separates a peer's knowledge from any KL regulariser on the discriminator.
+COHORT_CONTRASTS = (
+    ("ML", INDEPENDENT),
+    ("ML*", INDEPENDENT),
+    ("ML", CONFIDENCE),
+    ("ML*", CONFIDENCE),
+)
+
+
 def _cohort(scale: int) -> tuple[Column, ...]:
     pre = f"mutual/pretrain_srresnet32_x{scale}.yaml"
-    return tuple(
+    arms = tuple(
         Column(label, f"mutual/x{scale}_{mode}.yaml", cohort=True, needs=pre)
         for label, mode in (
-            ("Indep.", "independent"),
+            (INDEPENDENT, "independent"),
             ("ML", "ml"),
             ("ML*", "ml_soft"),
-            ("Confidence control", "confidence"),
+            (CONFIDENCE, "confidence"),
         )
     )
+    # Last, so the published cells (three arms) stay aligned with the first columns.
+    return (*arms, Column(PRETRAINED, pre))
 
 
 TABLE_PRESETS = ("quick", "paper")  # every table's configs define both
@@ -113,6 +130,7 @@ TABLES: dict[str, Table] = {
             "BSD100": ("28.352 / 2.421", "28.826 / 2.362", "28.498 / 2.329"),
             "Urban100": ("27.640 / 3.828", "28.123 / 3.832", "27.802 / 3.772"),
         },
+        reference=PRETRAINED,
     ),
     "paper-b-2": Table(
         "Paper B, table 2 (x4): independent SRGANs vs mutual learning (ML) vs ML*",
@@ -125,6 +143,7 @@ TABLES: dict[str, Table] = {
             "BSD100": ("24.172 / 2.388", "24.362 / 2.446", "24.075 / 2.463"),
             "Urban100": ("23.407 / 3.338", "23.675 / 3.400", "23.429 / 3.383"),
         },
+        reference=PRETRAINED,
     ),
 }
 PUBLISHED_METRICS = {
@@ -247,6 +266,7 @@ def reproduce(
         notes,
         figures,
         overrides,
+        per_network,
     )
     atomic_write_bytes(md_path, markdown.encode())
     atomic_write_bytes(
@@ -349,6 +369,7 @@ def _markdown(
     notes: list[str],
     figures: list[Path],
     overrides: list[str],
+    per_network: list[list] | None = None,
 ) -> str:
     command = f"srdistill reproduce {name} --preset {preset} --seeds {seeds}"
     command += "".join(f" -o {o}" for o in overrides)
@@ -397,6 +418,10 @@ def _markdown(
         lines += [f"{metric.upper()}: unavailable ({reason}).", ""]
     if missing:
         lines += [f"Test sets not available here: {', '.join(missing)}.", ""]
+    if table.reference:
+        short_sets = [Path(s).name for s in present]
+        lines += _precondition_lines(table, short_sets, cells, bic)
+        lines += _contrast_lines(table, short_sets, per_network or [])
     if table.published:
         lines += [
             f"### Published ({PUBLISHED_METRICS[name]})",
@@ -413,6 +438,131 @@ def _markdown(
     for label, dirs in run_dirs.items():
         lines.append(f"- {label}: " + ", ".join(f"[{d.name}]({_link(d, base)})" for d in dirs))
     return "\n".join(lines) + "\n"
+
+
+# The thresholds of Study B's preconditions (docs/results/study_b.md), so a quick table and
+# the study read "the GAN worked and did not collapse" the same way.
+MIN_GAIN_OVER_BICUBIC = 0.5  # dB PSNR, pretrained generator over bicubic
+MIN_NIQE_DROP = 0.3  # the independent arm's NIQE below the pretrained generator's
+MAX_PSNR_DROP = 2.0  # dB PSNR, any cohort network below the pretrained generator
+
+
+def _cell_mean(cells: dict, set_name: str, label: str, metric: str) -> float | None:
+    cell = cells.get((set_name, label, metric))
+    mean = _mean_spread(cell.values)[0] if cell else float("nan")
+    return mean if mean == mean else None
+
+
+def _precondition_lines(table: Table, sets: list[str], cells: dict, bic: dict) -> list[str]:
+    """What must hold before the cohort columns can be compared, each checked and printed
+    with what was measured; a check that cannot be measured does not hold."""
+    ref = table.reference
+    gain_sets = [s for s in ("Set5", "BSD100") if s in sets] or sets[:1]
+    key = "BSD100" if "BSD100" in sets else sets[-1]
+    arms = [c.label for c in table.columns if c.cohort]
+    checks: list[tuple[str, str, bool]] = []
+
+    gains = {}
+    for s in gain_sets:
+        ours, base = _cell_mean(cells, s, ref, "psnr"), bic.get(s, {}).get("psnr")
+        if ours is not None and base is not None:
+            gains[s] = ours - base
+    checks.append(
+        (
+            f"the pretrained generator beats bicubic by ≥ {MIN_GAIN_OVER_BICUBIC} dB PSNR on "
+            + " and ".join(gain_sets),
+            ", ".join(f"{s} {g:+.2f} dB" for s, g in gains.items()) or "not measured",
+            len(gains) == len(gain_sets)
+            and all(g >= MIN_GAIN_OVER_BICUBIC for g in gains.values()),
+        )
+    )
+    if "niqe" in table.metrics:
+        before = _cell_mean(cells, key, ref, "niqe")
+        after = _cell_mean(cells, key, INDEPENDENT, "niqe")
+        measured = before is not None and after is not None
+        checks.append(
+            (
+                f"the GAN changes the images: {INDEPENDENT} NIQE on {key} (mean over seeds and "
+                f"members) ≥ {MIN_NIQE_DROP} below the pretrained generator's",
+                f"{after:.3f} vs {before:.3f} ({after - before:+.3f})"
+                if measured
+                else "not measured",
+                measured and after <= before - MIN_NIQE_DROP,
+            )
+        )
+    ref_psnr = _cell_mean(cells, key, ref, "psnr")
+    lowest = [
+        min(v for v in cell.values if v == v)
+        for label in arms
+        if (cell := cells.get((key, label, "psnr"))) and any(v == v for v in cell.values)
+    ]
+    drop = ref_psnr - min(lowest) if ref_psnr is not None and lowest else None
+    checks.append(
+        (
+            f"no collapse: every cohort network's {key} PSNR within {MAX_PSNR_DROP} dB of the "
+            "pretrained generator's",
+            f"largest drop {drop:.2f} dB" if drop is not None else "not measured",
+            drop is not None and drop <= MAX_PSNR_DROP,
+        )
+    )
+    lines = ["### Preconditions", ""]
+    lines += [
+        f"- {'holds' if ok else '**fails**'}: {what} ({measured})" for what, measured, ok in checks
+    ]
+    lines.append("")
+    if all(ok for *_, ok in checks):
+        lines += ["All preconditions hold: the contrasts below can be read.", ""]
+    else:
+        lines += [
+            "**A precondition fails: the contrasts below compare networks outside the design "
+            "and say nothing about paper B's claim.**",
+            "",
+        ]
+    return lines
+
+
+def _seed_means(rows: list[list], set_name: str, label: str, metric: str) -> dict[int, float]:
+    """Per seed, the mean over a run's networks (members of one cohort are not independent
+    samples, so the seed is the unit of replication)."""
+    by_seed: dict[int, list[float]] = {}
+    for s, column, seed, _member, m, value, _run in rows:
+        if (s, column, m) == (set_name, label, metric) and value == value:
+            by_seed.setdefault(seed, []).append(value)
+    return {seed: statistics.fmean(v) for seed, v in sorted(by_seed.items())}
+
+
+def _contrast_lines(table: Table, sets: list[str], rows: list[list]) -> list[str]:
+    from srdistill.reproduce.study import t95_half_width
+
+    metrics = [m for m in ("psnr", "ssim", "niqe") if m in table.metrics]
+    lines = [
+        "### Paired contrasts (A − B per seed on the mean of each cohort's members; exact "
+        "Student-t 95% interval over seeds; NIQE: lower is better)",
+        "",
+        "| contrast | set | metric | per seed | mean | 95% interval |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    digits = {"psnr": 3, "ssim": 4, "niqe": 3}
+    for a, b in COHORT_CONTRASTS:
+        for s in sets:
+            for m in metrics:
+                sa, sb = _seed_means(rows, s, a, m), _seed_means(rows, s, b, m)
+                diffs = [sa[k] - sb[k] for k in sa if k in sb]
+                if not diffs:
+                    continue
+                d = digits[m]
+                mean, half = statistics.fmean(diffs), t95_half_width(diffs)
+                interval = (
+                    f"[{mean - half:+.{d}f}, {mean + half:+.{d}f}]"
+                    if half == half
+                    else "none (one seed)"
+                )
+                per_seed = " / ".join(f"{x:+.{d}f}" for x in diffs)
+                lines.append(
+                    f"| {a} − {b} | {s} | {m.upper()} | {per_seed} | {mean:+.{d}f} | {interval} |"
+                )
+    lines.append("")
+    return lines
 
 
 def _networks_csv(rows: list[list]) -> bytes:
