@@ -2,38 +2,100 @@
 preset, the engine's step time against a bare PyTorch loop on the same network and batch
 (goal: under 3%), the cost of EMA of weights (goal: under 2%) and bf16 autocast vs fp32.
 
-Usage: .venv/bin/python benchmarks/architectures.py [--steps 40] [--rounds 3] [--out FILE.md]
-The four measurements of a network are interleaved over ``rounds`` rounds and each ratio
-is the median of its per-round ratios (with their range), so drift of the machine between
-measurements does not read as a cost. Prints a Markdown table. Time it only on an idle
-machine (nothing else training).
+Usage: .venv/bin/python benchmarks/architectures.py [--rounds 150] [--batch 8] [--out F.md]
+
+Step-level interleaving: the four loops (bare, engine, engine + EMA, engine + bf16) live in
+one process, and each round runs one step of each in a fresh random order. A cost is the
+ratio of two loops' step times within a round, so the machine's drift (the noise that
+swamped run-level comparisons here: ±20% between runs) cancels; the table gives the median
+and mean of the per-round ratios with an exact Student-t 95% interval of the mean log
+ratio. The engine loops call `srdistill.engine.trainer.step_function`, the very code the
+training loop runs per step (batch cropping and augmentation included; logging, validation
+and checkpoints excluded: they happen every log_every/val_every/ckpt_every steps). EMA is
+also priced on its own: its update timed alone, as a share of the engine's step.
+Time it only on an idle machine (nothing else training).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import statistics
-import sys
-from pathlib import Path
+import time
+from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
+from scipy.stats import t as student_t
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_overhead import bare_loop, engine_loop  # noqa: E402
-
-from srdistill.config import load_config  # noqa: E402
-from srdistill.models import build_generator, describe  # noqa: E402
+from srdistill.config import is_multi_exit, load_config
+from srdistill.data.datasets import TrainPatches
+from srdistill.engine.ema import WeightAverage
+from srdistill.engine.trainer import step_function
+from srdistill.losses import self_distillation_loss
+from srdistill.methods import METHODS
+from srdistill.models import build_generator, describe
 
 CONFIGS = [
-    ("self_distill/srresnet8_alone", []),
-    ("architectures/edsr", []),
-    ("architectures/rcan", []),
-    ("architectures/imdn", []),
+    "self_distill/srresnet8_alone",
+    "architectures/edsr",
+    "architectures/rcan",
+    "architectures/imdn",
 ]
+LOOPS = ("bare", "engine", "ema", "bf16")
 
 
-def measure(config: str, extra: list[str], steps: int, rounds: int) -> dict:
-    base = ["data.train=[builtin-train]", *extra]
+def bare_step(cfg) -> Callable[[], None]:  # noqa: ANN001
+    """A bare PyTorch step on one pre-made batch: forward, the method's loss, backward, Adam."""
+    torch.manual_seed(cfg.seed)
+    net = build_generator(cfg.scale, cfg.model).train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas))
+    data = TrainPatches(cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, 0)
+    lr, hr = data.batch(1)
+    multi = is_multi_exit(cfg)
+
+    def step() -> None:
+        out = net(lr)
+        if multi:
+            loss = self_distillation_loss(out, hr, net.num_blocks)["loss"]
+        else:
+            loss = F.l1_loss(out, hr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def summarise(ratios: list[float]) -> tuple[float, float, float, float]:
+    """Median, mean and 95% interval (exact t on log ratios) of per-round ratios, in %."""
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean(logs)
+    half = student_t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+
+    def pct(x: float) -> float:
+        return 100 * (math.exp(x) - 1)
+
+    return 100 * (statistics.median(ratios) - 1), pct(mean), pct(mean - half), pct(mean + half)
+
+
+def ema_update_ms(cfg, repeats: int = 200) -> float:  # noqa: ANN001
+    """The EMA update alone (decay 0.999) on the network, median ms."""
+    net = build_generator(cfg.scale, cfg.model)
+    ema = WeightAverage({"model": net}, 0.999)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ema.update()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times[10:])
+
+
+def measure(config: str, rounds: int, batch: int | None, seed: int = 0) -> dict:
+    base = ["data.train=[builtin-train]", f"train.steps={rounds + 20}"]
+    if batch:
+        base.append(f"train.batch_size={batch}")
 
     def cfg(*options: str):  # noqa: ANN202
         return load_config(config, "quick", [*base, *options])
@@ -41,60 +103,77 @@ def measure(config: str, extra: list[str], steps: int, rounds: int) -> dict:
     plain = cfg()
     with torch.device("meta"):
         name = describe(build_generator(plain.scale, plain.model))
-    times: dict[str, list[float]] = {"bare": [], "engine": [], "ema": [], "bf16": []}
+    steps = {
+        "bare": bare_step(plain),
+        "engine": step_function(plain, METHODS[plain.method]),
+        "ema": step_function(cfg("train.ema_decay=0.999"), METHODS[plain.method]),
+        "bf16": step_function(cfg("train.precision=bf16"), METHODS[plain.method]),
+    }
+    for fn in steps.values():  # warm-up: allocator, autocast caches, first-touch pages
+        for _ in range(3):
+            fn()
+    order = list(LOOPS)
+    shuffle = random.Random(seed)
+    times: dict[str, list[float]] = {k: [] for k in LOOPS}
     for _ in range(rounds):
-        times["bare"].append(bare_loop(plain, steps))
-        times["engine"].append(engine_loop(cfg(), steps))
-        times["ema"].append(engine_loop(cfg("train.ema_decay=0.999"), steps))
-        times["bf16"].append(engine_loop(cfg("train.precision=bf16"), steps))
+        shuffle.shuffle(order)
+        for key in order:
+            t0 = time.perf_counter()
+            steps[key]()
+            times[key].append(time.perf_counter() - t0)
 
-    def ratio(a: str, b: str) -> tuple[float, float, float]:
-        r = [100 * (x / y - 1) for x, y in zip(times[a], times[b], strict=True)]
-        return statistics.median(r), min(r), max(r)
+    def ratios(a: str, b: str) -> list[float]:
+        return [x / y for x, y in zip(times[a], times[b], strict=True)]
 
-    batch = f"{plain.train.batch_size} x {plain.data.patch_size // plain.scale}px"
+    engine_ms = 1e3 * statistics.median(times["engine"])
+    ema_alone = ema_update_ms(plain)
     return {
         "name": name,
-        "batch": batch,
-        "bare": statistics.median(times["bare"]),
-        "engine": statistics.median(times["engine"]),
-        "bf16_ms": statistics.median(times["bf16"]),
-        "overhead": ratio("engine", "bare"),
-        "ema": ratio("ema", "engine"),
-        "bf16": ratio("bf16", "engine"),
+        "batch": f"{plain.train.batch_size} x {plain.data.patch_size // plain.scale}px",
+        "bare_ms": 1e3 * statistics.median(times["bare"]),
+        "engine_ms": engine_ms,
+        "overhead": summarise(ratios("engine", "bare")),
+        "ema": summarise(ratios("ema", "engine")),
+        "ema_alone": (ema_alone, 100 * ema_alone / engine_ms),
+        "bf16": summarise(ratios("bf16", "engine")),
     }
 
 
-def _pct(r: tuple[float, float, float]) -> str:
-    return f"{r[0]:+.1f}% ({r[1]:+.0f}..{r[2]:+.0f})"
+def _cell(s: tuple[float, float, float, float]) -> str:
+    return f"{s[0]:+.1f}% / {s[1]:+.1f}% [{s[2]:+.1f}, {s[3]:+.1f}]"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=150)
+    ap.add_argument("--batch", type=int, help="override each preset's batch size")
+    ap.add_argument("--configs", help="comma-separated subset of " + ",".join(CONFIGS))
     ap.add_argument("--out", help="also write the table here")
     args = ap.parse_args()
+    configs = args.configs.split(",") if args.configs else CONFIGS
     rows = [
-        "| network (quick preset) | batch x LR | bare ms/step | engine ms/step | engine overhead "
-        "(range) | + EMA 0.999 (range) | bf16 vs fp32 (range) |",
-        "|---|---|---|---|---|---|---|",
+        "| network (quick preset) | batch x LR | bare ms/step | engine ms/step | engine "
+        "overhead: median / mean [95%] | + EMA 0.999: median / mean [95%] | EMA update "
+        "alone (share of step) | bf16 vs fp32: median / mean [95%] |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for config, extra in CONFIGS:
-        m = measure(config, extra, args.steps, args.rounds)
+    for config in configs:
+        m = measure(config, args.rounds, args.batch)
         rows.append(
-            f"| {m['name']} | {m['batch']} | {m['bare'] * 1e3:.1f} | {m['engine'] * 1e3:.1f} "
-            f"| {_pct(m['overhead'])} | {_pct(m['ema'])} | {_pct(m['bf16'])} |"
+            f"| {m['name']} | {m['batch']} | {m['bare_ms']:.1f} | {m['engine_ms']:.1f} "
+            f"| {_cell(m['overhead'])} | {_cell(m['ema'])} "
+            f"| {m['ema_alone'][0]:.2f} ms ({m['ema_alone'][1]:.1f}%) | {_cell(m['bf16'])} |"
         )
         print(rows[-1], flush=True)
     table = "\n".join(rows)
     print(
-        f"threads {torch.get_num_threads()}, {args.steps} steps per measurement (median), "
-        f"{args.rounds} interleaved rounds (median ratio, range)"
+        f"threads {torch.get_num_threads()}, {args.rounds} rounds of one step per loop in "
+        "random order; per-round ratios"
     )
     print(table)
     if args.out:
-        Path(args.out).write_text(table + "\n")
+        with open(args.out, "w") as f:
+            f.write(table + "\n")
 
 
 if __name__ == "__main__":

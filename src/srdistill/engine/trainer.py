@@ -529,6 +529,68 @@ def _accumulated_step(
     return {key: value / count for key, value in total.items()} if count > 1 else total
 
 
+def _engine_step(  # noqa: PLR0913
+    method: Method,
+    ctx: TrainingContext,
+    batches: Iterator,
+    accumulate: int,
+    device: torch.device,
+    ema: WeightAverage | None,
+    nonfinite: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    """Everything the loop does for one optimizer step besides logging, validation and
+    checkpoints: the step's micro-batches, the method's update, EMA, the non-finite count
+    and the schedulers."""
+    losses = _accumulated_step(method, ctx, batches, accumulate, device)
+    if ema is not None:
+        ema.update()
+    nonfinite += (~torch.isfinite(losses["loss"].detach())).float()
+    for sched in method.schedulers.values():
+        sched.step()
+    return losses
+
+
+class EngineSteps:
+    """Calls of the engine's step on one method; ``method`` and ``ema`` are what it trains."""
+
+    def __init__(self, method: Method, ema: WeightAverage | None, step: Callable) -> None:
+        self.method, self.ema, self._step = method, ema, step
+
+    def __call__(self) -> dict[str, torch.Tensor]:
+        return self._step()
+
+
+def step_function(cfg: RunConfig, factory: MethodFactory, device: str = "cpu") -> EngineSteps:
+    """One training step of ``cfg`` per call, through the same code the training loop runs
+    (batches of steps 1, 2, ... with their cropping and augmentation, accumulation, bf16,
+    EMA, schedulers), with no run folder, logging or checkpoints. For benchmarks that
+    interleave the engine's steps with other loops in one process, step by step."""
+    dev = torch.device(device)
+    ctx = TrainingContext(dev, cfg.train.precision, DistInfo())
+    method = build_method(cfg, ctx, factory)
+    ema = None
+    if cfg.train.ema_decay:
+        deployed = {n: method.networks[n] for n in method.deploy_networks()}
+        ema = WeightAverage(deployed, cfg.train.ema_decay)
+    data = TrainPatches(
+        cfg.data.train,
+        cfg.scale,
+        cfg.data.patch_size,
+        cfg.train.batch_size,
+        cfg.seed,
+        augment=cfg.data.augment,
+        on_bad_image=cfg.data.on_bad_image,
+    )
+    k = cfg.train.accumulate
+    batches = _batches(data, 0, cfg.train.steps, cfg.data.num_workers, k)
+    nonfinite = torch.zeros((), device=dev)
+    for net in method.networks.values():
+        net.train()
+    return EngineSteps(
+        method, ema, lambda: _engine_step(method, ctx, batches, k, dev, ema, nonfinite)
+    )
+
+
 def _train_locked(
     cfg: RunConfig,
     factory: MethodFactory,
@@ -644,12 +706,7 @@ def _train_locked(
             batches = _batches(data, start, total, cfg.data.num_workers, k)
             for step in range(start + 1, total + 1):
                 t_step = time.perf_counter()
-                losses = _accumulated_step(method, ctx, batches, k, device)
-                if ema is not None:
-                    ema.update()
-                nonfinite += (~torch.isfinite(losses["loss"].detach())).float()
-                for sched in method.schedulers.values():
-                    sched.step()
+                losses = _engine_step(method, ctx, batches, k, device, ema, nonfinite)
                 steps_timed += 1
                 busy += time.perf_counter() - t_step
                 if step % cfg.train.log_every == 0 or step == total:
