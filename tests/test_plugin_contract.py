@@ -27,7 +27,7 @@ from srdistill.models import (
     register_architecture,
     register_network,
 )
-from tests.conftest import tiny_config
+from tests.conftest import f32_tolerance, tiny_config
 
 
 # --- an architecture: a chain of conv-ReLU blocks and a sub-pixel tail ------------------
@@ -209,8 +209,11 @@ def test_a_plugin_chain_gets_exits_self_distillation_and_extract(tmp_path, image
     assert isinstance(light, ToyChain) and light.depth == 1
     x = torch.rand(1, 3, 10, 10)
     with torch.no_grad():
-        # The same float32 operations in the same order: equal to rounding.
-        assert torch.allclose(light(x), full.forward_exit(x, 1), atol=1e-6)
+        # The same float32 operations in the same order: equal to float32 rounding of
+        # outputs of magnitude about 1 (the tolerance follows from the dtype).
+        ref = full.forward_exit(x, 1)
+        tol = f32_tolerance(float(ref.abs().max()), 1.0)
+        assert (light(x) - ref).abs().max() <= tol
 
 
 def test_an_unregistered_method_class_is_recorded_as_unregistered(tmp_path, image_dirs):
