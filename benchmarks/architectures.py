@@ -22,20 +22,21 @@ import argparse
 import math
 import random
 import statistics
+import sys
 import time
-from collections.abc import Callable
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from scipy.stats import t as student_t
 
-from srdistill.config import is_multi_exit, load_config
-from srdistill.data.datasets import TrainPatches
-from srdistill.engine.ema import WeightAverage
-from srdistill.engine.trainer import step_function
-from srdistill.losses import self_distillation_loss
-from srdistill.methods import METHODS
-from srdistill.models import build_generator, describe
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_overhead import bare_step  # noqa: E402
+
+from srdistill.config import load_config  # noqa: E402
+from srdistill.engine.ema import WeightAverage  # noqa: E402
+from srdistill.engine.trainer import step_function  # noqa: E402
+from srdistill.methods import METHODS  # noqa: E402
+from srdistill.models import build_generator, describe  # noqa: E402
 
 CONFIGS = [
     "self_distill/srresnet8_alone",
@@ -44,28 +45,6 @@ CONFIGS = [
     "architectures/imdn",
 ]
 LOOPS = ("bare", "engine", "ema", "bf16")
-
-
-def bare_step(cfg) -> Callable[[], None]:  # noqa: ANN001
-    """A bare PyTorch step on one pre-made batch: forward, the method's loss, backward, Adam."""
-    torch.manual_seed(cfg.seed)
-    net = build_generator(cfg.scale, cfg.model).train()
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas))
-    data = TrainPatches(cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, 0)
-    lr, hr = data.batch(1)
-    multi = is_multi_exit(cfg)
-
-    def step() -> None:
-        out = net(lr)
-        if multi:
-            loss = self_distillation_loss(out, hr, net.num_blocks)["loss"]
-        else:
-            loss = F.l1_loss(out, hr)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    return step
 
 
 def summarise(ratios: list[float]) -> tuple[float, float, float, float]:

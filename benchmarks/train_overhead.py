@@ -16,6 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -28,16 +29,16 @@ from srdistill.methods import train
 from srdistill.models import build_generator, describe
 
 
-def bare_loop(cfg, steps: int) -> float:
-    torch.manual_seed(0)
-    net = build_generator(cfg.scale, cfg.model)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr)
+def bare_step(cfg) -> Callable[[], None]:  # noqa: ANN001
+    """A bare PyTorch step on one pre-made batch: forward, the method's loss, backward, Adam."""
+    torch.manual_seed(cfg.seed)
+    net = build_generator(cfg.scale, cfg.model).train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas))
     data = TrainPatches(cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, 0)
-    lr, hr = data.batch(0)
+    lr, hr = data.batch(1)
     multi = is_multi_exit(cfg)
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
+
+    def step() -> None:
         out = net(lr)
         if multi:
             loss = self_distillation_loss(out, hr, net.num_blocks)["loss"]
@@ -46,6 +47,16 @@ def bare_loop(cfg, steps: int) -> float:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+
+    return step
+
+
+def bare_loop(cfg, steps: int) -> float:
+    step = bare_step(cfg)
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step()
         times.append(time.perf_counter() - t)
     return statistics.median(times[5:])
 

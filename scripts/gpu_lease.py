@@ -61,6 +61,8 @@ def plan(study_out: Path, tables_out: Path, extra: list[str]) -> list[Job]:
     for table_name, seeds in PAPER_B.items():
         for seed in range(seeds):
             for col in TABLES[table_name].columns:
+                if col.needs is None:  # the reference column: the pretraining run itself
+                    continue
                 pre = run_config(col.needs, "quick", seed, runs_dir, overrides)
                 pre_name = f"tables/{pre.run_dir.name}"
                 if pre_name not in seen:

@@ -529,6 +529,29 @@ def _accumulated_step(
     return {key: value / count for key, value in total.items()} if count > 1 else total
 
 
+def _weight_average(cfg: RunConfig, method: Method) -> WeightAverage | None:
+    """The EMA of the deployed networks when train.ema_decay is set."""
+    if not cfg.train.ema_decay:
+        return None
+    deployed = {n: method.networks[n] for n in method.deploy_networks()}
+    return WeightAverage(deployed, cfg.train.ema_decay)
+
+
+def _train_patches(cfg: RunConfig, info: DistInfo) -> TrainPatches:
+    """This rank's training patches: batch i is a pure function of seed and i."""
+    return TrainPatches(
+        cfg.data.train,
+        cfg.scale,
+        cfg.data.patch_size,
+        cfg.train.batch_size,
+        cfg.seed,
+        augment=cfg.data.augment,
+        on_bad_image=cfg.data.on_bad_image,
+        rank=info.rank,
+        world_size=info.world_size,
+    )
+
+
 def _engine_step(  # noqa: PLR0913
     method: Method,
     ctx: TrainingContext,
@@ -568,19 +591,8 @@ def step_function(cfg: RunConfig, factory: MethodFactory, device: str = "cpu") -
     dev = torch.device(device)
     ctx = TrainingContext(dev, cfg.train.precision, DistInfo())
     method = build_method(cfg, ctx, factory)
-    ema = None
-    if cfg.train.ema_decay:
-        deployed = {n: method.networks[n] for n in method.deploy_networks()}
-        ema = WeightAverage(deployed, cfg.train.ema_decay)
-    data = TrainPatches(
-        cfg.data.train,
-        cfg.scale,
-        cfg.data.patch_size,
-        cfg.train.batch_size,
-        cfg.seed,
-        augment=cfg.data.augment,
-        on_bad_image=cfg.data.on_bad_image,
-    )
+    ema = _weight_average(cfg, method)
+    data = _train_patches(cfg, DistInfo())
     k = cfg.train.accumulate
     batches = _batches(data, 0, cfg.train.steps, cfg.data.num_workers, k)
     nonfinite = torch.zeros((), device=dev)
@@ -603,10 +615,7 @@ def _train_locked(
     ctx = TrainingContext(device, cfg.train.precision, info)
     method = build_method(cfg, ctx, factory)
     validation_metrics(method)  # a bad declaration fails before any step
-    ema = None
-    if cfg.train.ema_decay:
-        deployed = {n: method.networks[n] for n in method.deploy_networks()}
-        ema = WeightAverage(deployed, cfg.train.ema_decay)
+    ema = _weight_average(cfg, method)
     ckpts = CheckpointManager(run_dir, cfg.train.keep_checkpoints)
     start = restore_newest(method, ckpts, ema) if resume else 0
     if start and info.is_main:
@@ -614,17 +623,7 @@ def _train_locked(
     if resume and info.is_main:  # the resumable keys (steps, logging, place) may have changed
         save_config(cfg, run_dir / "config.yaml")
     total = cfg.train.steps
-    data = TrainPatches(
-        cfg.data.train,
-        cfg.scale,
-        cfg.data.patch_size,
-        cfg.train.batch_size,
-        cfg.seed,
-        augment=cfg.data.augment,
-        on_bad_image=cfg.data.on_bad_image,
-        rank=info.rank,
-        world_size=info.world_size,
-    )
+    data = _train_patches(cfg, info)
     validation_set = cfg.data.val
     if validation_set:
         validation_set = _validation_set_or_none(cfg)  # fail early on a broken one
