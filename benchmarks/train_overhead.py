@@ -1,8 +1,9 @@
 """Engine overhead: a real `srdistill` training step against a bare PyTorch loop.
 
 Both train the same model on the same batch shape with the same optimizer; the bare loop
-reuses one pre-made batch, so any extra time in the engine (data cropping/augmentation,
-logging, loss bookkeeping) shows up as the difference.
+reuses one pre-made batch (or, in benchmarks/architectures.py, also draws the engine's
+batches), so any extra time in the engine (data cropping/augmentation, logging, loss
+bookkeeping) shows up as the difference.
 Usage: .venv/bin/python benchmarks/train_overhead.py [--steps 60] [--config ...]
        [-o train.ema_decay=0.999]   (the cost of an engine option: EMA, accumulation, ...)
        --config architectures/edsr  (any architecture: plain L1, or paper A's loss for a
@@ -29,16 +30,22 @@ from srdistill.methods import train
 from srdistill.models import build_generator, describe
 
 
-def bare_step(cfg) -> Callable[[], None]:  # noqa: ANN001
-    """A bare PyTorch step on one pre-made batch: forward, the method's loss, backward, Adam."""
+def bare_step(cfg, fresh_batches: bool = False) -> Callable[[], None]:  # noqa: ANN001
+    """A bare PyTorch step: forward, the method's loss, backward, Adam. On one pre-made
+    batch, or with ``fresh_batches`` on batch 1, 2, ... of the engine's own patch sampler
+    (the same crops and flips), so that the engine's code is priced apart from the data."""
     torch.manual_seed(cfg.seed)
     net = build_generator(cfg.scale, cfg.model).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas))
-    data = TrainPatches(cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, 0)
-    lr, hr = data.batch(1)
+    data = TrainPatches(
+        cfg.data.train, cfg.scale, cfg.data.patch_size, cfg.train.batch_size, cfg.seed
+    )
+    fixed = data.batch(1)
+    index = iter(range(1, 1 << 62))
     multi = is_multi_exit(cfg)
 
     def step() -> None:
+        lr, hr = data.batch(next(index)) if fresh_batches else fixed
         out = net(lr)
         if multi:
             loss = self_distillation_loss(out, hr, net.num_blocks)["loss"]

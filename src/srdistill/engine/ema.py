@@ -33,18 +33,21 @@ class WeightAverage:
             avg = copy.deepcopy(net).eval()
             avg.requires_grad_(False)
             self.averaged[name] = avg
+        # Parameters keep their identity for a run's life (optimizers hold them; every
+        # load copies into them), so their lists are built once: rebuilding them per step
+        # cost as much as the arithmetic on these small networks.
+        self._averaged_params = [p for avg in self.averaged.values() for p in avg.parameters()]
+        self._live_params = [
+            p.detach() for net in self.live.values() for p in net.parameters()
+        ]
 
     @torch.no_grad()
     def update(self) -> None:
-        for name, net in self.live.items():
-            avg = self.averaged[name]
-            mine = list(avg.parameters())
-            live = [p.detach() for p in net.parameters()]
-            # One multi-tensor op each instead of two per parameter (the same arithmetic:
-            # a = a * decay + p * (1 - decay), so averages are unchanged).
-            torch._foreach_mul_(mine, self.decay)
-            torch._foreach_add_(mine, live, alpha=1.0 - self.decay)
-            for a, b in zip(avg.buffers(), net.buffers(), strict=True):
+        # ema += (1 - decay) * (live - ema): one multi-tensor lerp, 3-4x faster on CPU than
+        # a multiply then an add (measured on the quick SRResNet-8, RCAN and IMDN).
+        torch._foreach_lerp_(self._averaged_params, self._live_params, 1.0 - self.decay)
+        for name, net in self.live.items():  # buffers may be reassigned: looked up each time
+            for a, b in zip(self.averaged[name].buffers(), net.buffers(), strict=True):
                 a.copy_(b)
 
     def modules(self) -> dict[str, nn.Module]:
