@@ -5,6 +5,7 @@ the same per-step batches, which prices the engine's own code apart from the dat
 cost of EMA of weights (goal: under 2%) and bf16 autocast vs fp32.
 
 Usage: .venv/bin/python benchmarks/architectures.py [--rounds 150] [--batch 8] [--out F.md]
+       [--compile]   (also the engine with train.compile=true against eager)
 
 Step-level interleaving: the five loops (bare on one pre-made batch, bare drawing the
 engine's batches, engine, engine + EMA, engine + bf16) live in
@@ -27,6 +28,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -47,7 +49,6 @@ CONFIGS = [
     "architectures/rcan",
     "architectures/imdn",
 ]
-LOOPS = ("bare", "bare_data", "engine", "ema", "bf16")
 
 
 def summarise(ratios: list[float]) -> tuple[float, float, float, float]:
@@ -74,8 +75,16 @@ def ema_update_ms(cfg, repeats: int = 200) -> float:  # noqa: ANN001
     return 1e3 * statistics.median(times[10:])
 
 
-def measure(config: str, rounds: int, batch: int | None, seed: int = 0) -> dict:
-    base = ["data.train=[builtin-train]", f"train.steps={rounds + 20}"]
+def measure(  # noqa: PLR0913
+    config: str,
+    rounds: int,
+    batch: int | None,
+    seed: int = 0,
+    extra: Sequence[str] = (),
+    compiled: bool = False,
+) -> dict:
+    """Every loop's step times and the per-round ratios; ``extra``: overrides for all."""
+    base = ["data.train=[builtin-train]", f"train.steps={rounds + 20}", *extra]
     if batch:
         base.append(f"train.batch_size={batch}")
 
@@ -92,12 +101,14 @@ def measure(config: str, rounds: int, batch: int | None, seed: int = 0) -> dict:
         "ema": step_function(cfg("train.ema_decay=0.999"), METHODS[plain.method]),
         "bf16": step_function(cfg("train.precision=bf16"), METHODS[plain.method]),
     }
+    if compiled:  # torch.compile: its warm-up below includes the compilation
+        steps["compile"] = step_function(cfg("train.compile=true"), METHODS[plain.method])
     for fn in steps.values():  # warm-up: allocator, autocast caches, first-touch pages
         for _ in range(3):
             fn()
-    order = list(LOOPS)
+    order = list(steps)
     shuffle = random.Random(seed)
-    times: dict[str, list[float]] = {k: [] for k in LOOPS}
+    times: dict[str, list[float]] = {k: [] for k in steps}
     for _ in range(rounds):
         shuffle.shuffle(order)
         for key in order:
@@ -120,6 +131,7 @@ def measure(config: str, rounds: int, batch: int | None, seed: int = 0) -> dict:
         "ema": summarise(ratios("ema", "engine")),
         "ema_alone": (ema_alone, 100 * ema_alone / engine_ms),
         "bf16": summarise(ratios("bf16", "engine")),
+        "compile": summarise(ratios("compile", "engine")) if compiled else None,
     }
 
 
@@ -133,21 +145,24 @@ def main() -> None:
     ap.add_argument("--batch", type=int, help="override each preset's batch size")
     ap.add_argument("--configs", help="comma-separated subset of " + ",".join(CONFIGS))
     ap.add_argument("--out", help="also write the table here")
+    ap.add_argument("--compile", action="store_true", help="also time train.compile=true")
     args = ap.parse_args()
     configs = args.configs.split(",") if args.configs else CONFIGS
     rows = [
         "| network (quick preset) | batch x LR | bare ms/step | engine ms/step | engine vs "
         "bare on one batch: median / mean [95%] | engine vs bare on the engine's batches: "
         "median / mean [95%] | + EMA 0.999: median / mean [95%] | EMA update alone (share "
-        "of step) | bf16 vs fp32: median / mean [95%] |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "of step) | bf16 vs fp32: median / mean [95%] |"
+        + (" torch.compile vs eager: median / mean [95%] |" if args.compile else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|" if args.compile else ""),
     ]
     for config in configs:
-        m = measure(config, args.rounds, args.batch)
+        m = measure(config, args.rounds, args.batch, compiled=args.compile)
         rows.append(
             f"| {m['name']} | {m['batch']} | {m['bare_ms']:.1f} | {m['engine_ms']:.1f} "
             f"| {_cell(m['overhead'])} | {_cell(m['code'])} | {_cell(m['ema'])} "
             f"| {m['ema_alone'][0]:.2f} ms ({m['ema_alone'][1]:.1f}%) | {_cell(m['bf16'])} |"
+            + (f" {_cell(m['compile'])} |" if args.compile else "")
         )
         print(rows[-1], flush=True)
     table = "\n".join(rows)

@@ -30,7 +30,17 @@ from srdistill.methods import train
 from srdistill.models import build_generator, describe
 
 
-def bare_step(cfg, fresh_batches: bool = False) -> Callable[[], None]:  # noqa: ANN001
+class BareSteps:
+    """One bare PyTorch step per call; ``net`` is the network it trains."""
+
+    def __init__(self, net: torch.nn.Module, step: Callable[[], None]) -> None:
+        self.net, self._step = net, step
+
+    def __call__(self) -> None:
+        self._step()
+
+
+def bare_step(cfg, fresh_batches: bool = False) -> BareSteps:  # noqa: ANN001
     """A bare PyTorch step: forward, the method's loss, backward, Adam. On one pre-made
     batch, or with ``fresh_batches`` on batch 1, 2, ... of the engine's own patch sampler
     (the same crops and flips), so that the engine's code is priced apart from the data."""
@@ -55,7 +65,7 @@ def bare_step(cfg, fresh_batches: bool = False) -> Callable[[], None]:  # noqa: 
         loss.backward()
         opt.step()
 
-    return step
+    return BareSteps(net, step)
 
 
 def bare_loop(cfg, steps: int) -> float:

@@ -83,6 +83,10 @@ class TrainConfig:
     # Exponential moving average of the deployed networks' weights (e.g. 0.999); None: off.
     # When on, validation, eval, upscale, extract and export use the averaged weights.
     ema_decay: float | None = None
+    # torch.compile the trained networks in place (nn.Module.compile: the same weights,
+    # names and checkpoints). Pays on GPUs; on a CPU it needs a C++ compiler and the first
+    # steps (and the first validation) wait for compilation.
+    compile: bool = False
     progress: bool = True
 
 

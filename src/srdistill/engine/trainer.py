@@ -61,6 +61,7 @@ RESUME_MUTABLE = {
     "train.keep_checkpoints",
     "train.device",
     "train.threads",
+    "train.compile",  # how the same maths runs, like the device
     "data.num_workers",
     "data.max_pixels",
     "output_dir",
@@ -537,6 +538,16 @@ def _weight_average(cfg: RunConfig, method: Method) -> WeightAverage | None:
     return WeightAverage(deployed, cfg.train.ema_decay)
 
 
+def _compile_networks(cfg: RunConfig, method: Method) -> None:
+    """train.compile: each trained network's calls go through torch.compile from here on.
+    In place (nn.Module.compile), so state_dict names, checkpoints, EMA and DDP are the
+    same objects as without it; called after the EMA copies exist, so they stay eager."""
+    if not cfg.train.compile:
+        return
+    for net in method.networks.values():
+        net.compile()
+
+
 def _train_patches(cfg: RunConfig, info: DistInfo) -> TrainPatches:
     """This rank's training patches: batch i is a pure function of seed and i."""
     return TrainPatches(
@@ -592,6 +603,7 @@ def step_function(cfg: RunConfig, factory: MethodFactory, device: str = "cpu") -
     ctx = TrainingContext(dev, cfg.train.precision, DistInfo())
     method = build_method(cfg, ctx, factory)
     ema = _weight_average(cfg, method)
+    _compile_networks(cfg, method)
     data = _train_patches(cfg, DistInfo())
     k = cfg.train.accumulate
     batches = _batches(data, 0, cfg.train.steps, cfg.data.num_workers, k)
@@ -616,6 +628,7 @@ def _train_locked(
     method = build_method(cfg, ctx, factory)
     validation_metrics(method)  # a bad declaration fails before any step
     ema = _weight_average(cfg, method)
+    _compile_networks(cfg, method)
     ckpts = CheckpointManager(run_dir, cfg.train.keep_checkpoints)
     start = restore_newest(method, ckpts, ema) if resume else 0
     if start and info.is_main:
