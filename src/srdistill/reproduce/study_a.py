@@ -51,6 +51,7 @@ from srdistill.reproduce.study import (
     StudySpec,
     available_sets,
     bicubic_scores,
+    command_line,
     committed_teacher,
     device_lines,
     file_sha256,
@@ -507,8 +508,7 @@ def results_markdown(
     cost_plot: str | None = None,
 ) -> str:
     sets = sets_in(results, TEST_SETS)
-    command = f"srdistill reproduce study-a --preset {preset} --seeds {seeds}"
-    command += "".join(f" -o {o}" for o in overrides)
+    command = command_line("study-a", preset, seeds, overrides)
     lines = [
         "# Study A: self-distillation vs deep supervision vs teacher-student KD (x4)",
         "",

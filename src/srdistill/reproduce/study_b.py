@@ -47,6 +47,7 @@ from srdistill.reproduce.study import (
     StudySpec,
     available_sets,
     bicubic_scores,
+    command_line,
     mean_std,
     paired_contrast,
     read_curves,
@@ -577,8 +578,7 @@ def results_markdown(  # noqa: PLR0912, PLR0915
     from srdistill.reproduce.tables import PUBLISHED_METRICS, TABLES
 
     sets = sets_in(results, TEST_SETS)
-    command = f"srdistill reproduce study-b --preset {preset} --seeds {seeds}"
-    command += "".join(f" -o {o}" for o in overrides)
+    command = command_line("study-b", preset, seeds, overrides)
     content = _content_losses(results)
     lines = [
         "# Study B: mutual learning between SRGAN discriminators (x4, K = 2)",
