@@ -5,7 +5,7 @@ import yaml
 
 from srdistill.config import config_from_dict
 from srdistill.errors import ConfigError
-from srdistill.reproduce.runner import reuse_differences, train_unless_finished
+from srdistill.reproduce.runner import command_line, reuse_differences, train_unless_finished
 from tests.conftest import tiny_config
 
 
@@ -69,3 +69,13 @@ def test_a_run_older_than_a_changed_default_is_not_reused_for_todays_config(tmp_
     del raw["mutual"]["peer_images"]
     (run / "config.yaml").write_text(yaml.safe_dump(raw))
     assert reuse_differences(run, cfg) == ["mutual.peer_images: 'same' -> 'own'"]
+
+
+def test_command_line_keeps_what_changes_numbers_and_drops_how_runs_execute():
+    line = command_line(
+        "study-b",
+        "study",
+        3,
+        ["train.threads=1", "train.progress=false", "train.steps=400", "train.device=cuda"],
+    )
+    assert line == "srdistill reproduce study-b --preset study --seeds 3 -o train.steps=400"

@@ -37,9 +37,7 @@ class WeightAverage:
         # load copies into them), so their lists are built once: rebuilding them per step
         # cost as much as the arithmetic on these small networks.
         self._averaged_params = [p for avg in self.averaged.values() for p in avg.parameters()]
-        self._live_params = [
-            p.detach() for net in self.live.values() for p in net.parameters()
-        ]
+        self._live_params = [p.detach() for net in self.live.values() for p in net.parameters()]
 
     @torch.no_grad()
     def update(self) -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -73,6 +74,18 @@ def refuse_stand_in(cfg: RunConfig) -> None:
 # Keys that say where and how a run is executed, not what it computes (those a resume may
 # change, but the steps): a finished run whose config differs only in these is the one asked.
 EXECUTION_KEYS = frozenset(RESUME_MUTABLE - {"train.steps"})
+
+
+def command_line(target: str, preset: str, seeds: int, overrides: Sequence[str]) -> str:
+    """The command that rebuilds a study's page or a table. Overrides of where and how runs
+    execute (threads, progress, device) are left out: they change no number, and the page
+    must rebuild byte-identical however the machine that rebuilds it runs."""
+    kept = [o for o in overrides if o.split("=", 1)[0].strip() not in EXECUTION_KEYS]
+    return f"srdistill reproduce {target} --preset {preset} --seeds {seeds}" + "".join(
+        f" -o {o}" for o in kept
+    )
+
+
 # Keys naming a trained network another run starts from or learns from. Their paths differ
 # between machines (a run folder here, committed weights there); which weights a run used is
 # recorded by fingerprint where it matters (the studies), so only set vs unset is compared.

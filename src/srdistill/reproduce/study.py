@@ -34,7 +34,6 @@ from srdistill.engine.logging import read_metrics
 from srdistill.errors import ConfigError, DataError
 from srdistill.eval.evaluate import bicubic_upscaler, evaluate
 from srdistill.reproduce.runner import (
-    EXECUTION_KEYS,
     check_reusable,
     copy_records,
     is_complete,
@@ -714,16 +713,6 @@ def sets_in(results: dict, order: Sequence[str]) -> list[str]:
             names += [s for s in per_set if s not in names]
     known = [Path(s).name for s in order]
     return sorted(names, key=lambda s: known.index(s) if s in known else len(known))
-
-
-def command_line(study: str, preset: str, seeds: int, overrides: Sequence[str]) -> str:
-    """The command that rebuilds a study's page. Overrides of where and how runs execute
-    (threads, progress, device) are left out: they change no number, and the page must
-    rebuild byte-identical however the machine that rebuilds it runs."""
-    kept = [o for o in overrides if o.split("=", 1)[0].strip() not in EXECUTION_KEYS]
-    return f"srdistill reproduce {study} --preset {preset} --seeds {seeds}" + "".join(
-        f" -o {o}" for o in kept
-    )
 
 
 def mean_std(values: Sequence[float], digits: int = 3) -> str:

@@ -42,7 +42,7 @@ from srdistill.data.io import atomic_write_bytes
 from srdistill.deploy.loading import load_sr_model
 from srdistill.eval.evaluate import evaluate
 from srdistill.eval.figures import line_plot
-from srdistill.reproduce.runner import CONFIG_DIR
+from srdistill.reproduce.runner import CONFIG_DIR, command_line
 from srdistill.reproduce.study import (
     TEACHER_WEIGHTS,
     Arm,
@@ -51,7 +51,6 @@ from srdistill.reproduce.study import (
     StudySpec,
     available_sets,
     bicubic_scores,
-    command_line,
     committed_teacher,
     device_lines,
     file_sha256,

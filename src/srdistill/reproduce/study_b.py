@@ -40,14 +40,13 @@ from srdistill.data.io import atomic_write_bytes, read_image, write_image
 from srdistill.deploy.loading import load_sr_model
 from srdistill.engine.checkpoint import CheckpointManager, load_module
 from srdistill.eval.evaluate import bicubic_upscaler, evaluate, super_resolve
-from srdistill.reproduce.runner import CONFIG_DIR
+from srdistill.reproduce.runner import CONFIG_DIR, command_line
 from srdistill.reproduce.study import (
     Arm,
     Study,
     StudySpec,
     available_sets,
     bicubic_scores,
-    command_line,
     mean_std,
     paired_contrast,
     read_curves,

@@ -32,7 +32,12 @@ from srdistill.eval.evaluate import (
 from srdistill.eval.figures import side_by_side
 from srdistill.eval.tables import fmt
 from srdistill.metrics.perceptual import ma_notes
-from srdistill.reproduce.runner import CONFIG_DIR, run_config, train_unless_finished
+from srdistill.reproduce.runner import (
+    CONFIG_DIR,
+    command_line,
+    run_config,
+    train_unless_finished,
+)
 
 log = logging.getLogger(__name__)
 
@@ -371,8 +376,7 @@ def _markdown(
     overrides: list[str],
     per_network: list[list] | None = None,
 ) -> str:
-    command = f"srdistill reproduce {name} --preset {preset} --seeds {seeds}"
-    command += "".join(f" -o {o}" for o in overrides)
+    command = command_line(name, preset, seeds, overrides)
     lines = [
         f"# {table.title}",
         "",
