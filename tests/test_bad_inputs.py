@@ -239,6 +239,8 @@ CASES = {
     "study with zero seeds": "reproduce study-a --seeds 0 --out {root}/sa2 --records= --no-train",
     "table with negative seeds": "reproduce paper-a-1 --seeds -2 --out {root}/pa",
     "table with the study preset": "reproduce paper-a-1 --preset study --out {root}/pa2",
+    "table with --no-train": "reproduce paper-b-2 --no-train --out {root}/pa3",
+    "table with --arms": "reproduce paper-a-1 --arms teacher --out {root}/pa4",
     "study-b with an unknown arm": "reproduce study-b --arms nope --out {root}/sb2 --records= "
     "--no-train",
     # Run folders given where a config is expected, and the reverse.

@@ -344,6 +344,23 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print(path.read_text())
         print(f"wrote {path}, {path.with_name('results.csv')} and the figures")
         return 0
+    study_only = [
+        flag
+        for flag, given in (
+            ("--no-train", args.no_train),
+            ("--arms", args.arms),
+            ("--records", args.records is not None),
+        )
+        if given
+    ]
+    if study_only:
+        # A paper table evaluates its runs' weights, which are not committed: it cannot be
+        # rebuilt from records, and silently training instead would surprise.
+        raise ConfigError(
+            f"{', '.join(study_only)} belongs to the studies ({', '.join(STUDIES)}); a paper "
+            f"table trains what is missing under --out and evaluates it: drop "
+            f"{'it' if len(study_only) == 1 else 'them'}"
+        )
     if args.preset in STUDY_PRESETS:
         raise ConfigError(
             f"--preset {args.preset} belongs to {', '.join(STUDIES)}; the paper tables take "
