@@ -40,6 +40,7 @@ from srdistill.engine.checkpoint import (
 )
 from srdistill.engine.distributed import DistInfo, all_reduce_mean, barrier, init_distributed
 from srdistill.engine.ema import WeightAverage
+from srdistill.engine.hardware import cpu_has_native_bf16
 from srdistill.engine.lock import LOCK_NAME, RunLock
 from srdistill.engine.logging import MetricLogger
 from srdistill.engine.method import Method, TrainingContext, registered_name
@@ -615,6 +616,17 @@ def step_function(cfg: RunConfig, factory: MethodFactory, device: str = "cpu") -
     )
 
 
+def _warn_if_emulated_bf16(cfg: RunConfig, device: torch.device) -> None:
+    """bf16 on a CPU without bf16 instructions is emulated and many times slower than fp32:
+    a user who chose it for speed should hear it before waiting."""
+    if cfg.train.precision == "bf16" and device.type == "cpu" and cpu_has_native_bf16() is False:
+        log.warning(
+            "train.precision=bf16 on a CPU without avx512_bf16/amx_bf16 is emulated "
+            "(measured 5-13x slower than fp32 on such a CPU, docs/results/performance.md): "
+            "use train.precision=fp32 on this machine unless bf16 numerics are the point"
+        )
+
+
 def _train_locked(
     cfg: RunConfig,
     factory: MethodFactory,
@@ -625,6 +637,8 @@ def _train_locked(
 ) -> TrainResult:
     set_max_pixels(cfg.data.max_pixels)
     ctx = TrainingContext(device, cfg.train.precision, info)
+    if info.is_main:
+        _warn_if_emulated_bf16(cfg, device)
     method = build_method(cfg, ctx, factory)
     validation_metrics(method)  # a bad declaration fails before any step
     ema = _weight_average(cfg, method)

@@ -74,7 +74,8 @@ _INIT = ("mutual.init_from",)
 ARMS: tuple[Arm, ...] = (
     Arm("pretrained", "study_a/teacher.yaml", networks=(("pretrained", None),), seeds=1),
     *(
-        Arm(mode, _COHORT_CONFIG, (f"mutual.mode={mode}",), MEMBERS, _INIT)
+        # Up to 10 seeds: 3 left intervals as wide as the effects (2026-12-02 reading).
+        Arm(mode, _COHORT_CONFIG, (f"mutual.mode={mode}",), MEMBERS, _INIT, seeds=10)
         for mode in ("independent", "ml", "ml_soft", "confidence")
     ),
 )
