@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import yaml
 from safetensors.torch import load_file
 
 from srdistill.config import config_from_dict
+from srdistill.engine import cpu_has_native_bf16
 from srdistill.engine.logging import read_metrics
 from srdistill.errors import ConfigError, SrdistillError
 from srdistill.methods import train
@@ -119,7 +121,9 @@ def test_existing_run_folder_is_never_overwritten_silently(tmp_path, image_dirs)
     assert train(config_from_dict(raw), overwrite=True).step == 2
 
 
-def test_plain_method_and_bf16_run(tmp_path, image_dirs):
+def test_plain_method_and_bf16_run_warns_exactly_where_the_cpu_emulates_bf16(
+    tmp_path, image_dirs, caplog
+):
     raw = tiny_config(
         tmp_path,
         image_dirs,
@@ -128,8 +132,11 @@ def test_plain_method_and_bf16_run(tmp_path, image_dirs):
         train__precision="bf16",
         train__steps=3,
     )
-    result = train(config_from_dict(raw))
+    with caplog.at_level(logging.WARNING, logger="srdistill.engine.trainer"):
+        result = train(config_from_dict(raw))
     assert result.step == 3 and "val/psnr_model" in result.metrics
+    warned = any("emulated" in r.getMessage() for r in caplog.records)
+    assert warned == (cpu_has_native_bf16() is False)
 
 
 def test_metric_log_drops_lines_after_the_resumed_step(tmp_path):
