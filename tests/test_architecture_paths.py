@@ -20,12 +20,18 @@ TINY = {
     "edsr": {"arch": "edsr", "num_blocks": 2, "num_features": 8},
     "rcan": {"arch": "rcan", "num_groups": 2, "num_blocks": 1, "num_features": 8, "reduction": 4},
     "imdn": {"arch": "imdn", "num_blocks": 2, "num_features": 16},
+    "carn_m": {"arch": "carn_m", "num_features": 8, "groups": 2},
+    "rfdn": {"arch": "rfdn", "num_blocks": 2, "num_features": 8},
 }
-LABELS = {"edsr": "EDSR-2x8", "rcan": "RCAN-2x1x8", "imdn": "IMDN-2x16"}
+LABELS = {"edsr": "EDSR-2x8", "rcan": "RCAN-2x1x8", "imdn": "IMDN-2x16", "carn_m": "CARN-M-8",
+          "rfdn": "RFDN-2x8"}  # fmt: skip
+# RFDN's attention pools 7-pixel windows of a half-size map: LR inputs of 15 px or more.
+LR_SIDE = {"rfdn": 16}
 
 
 def plain_run(tmp_path, image_dirs, arch: str, **changes):
-    raw = tiny_config(tmp_path, image_dirs, method="plain", train__steps=2,
+    patch = 2 * LR_SIDE.get(arch, 8)
+    raw = tiny_config(tmp_path, image_dirs, method="plain", train__steps=2, data__patch_size=patch,
                       train__ckpt_every=2, model=TINY[arch], **changes)  # fmt: skip
     return train(config_from_dict(raw)).run_dir
 
@@ -41,10 +47,12 @@ def test_each_architecture_trains_evaluates_upscales_profiles_and_exports(
     assert main(["eval", str(run), "--sets", str(image_dirs["test"]), "--out", str(out)]) == 0
     assert LABELS[arch] in (out / "eval_summary.json").read_text()
     up = tmp_path / "up"
-    assert main(["upscale", str(run), str(image_dirs["test"]), "-o", str(up), "--tile", "10"]) == 0
+    tile = str(LR_SIDE.get(arch, 10))
+    assert main(["upscale", str(run), str(image_dirs["test"]), "-o", str(up), "--tile", tile]) == 0
     assert len(list(up.glob("*.png"))) == 2
     report = tmp_path / "profile.md"
-    assert main(["profile", str(run), "--input-size", "12x12", "--repeats", "1",
+    side = LR_SIDE.get(arch, 12)
+    assert main(["profile", str(run), "--input-size", f"{side}x{side}", "--repeats", "1",
                  "--out", str(report)]) == 0  # fmt: skip
     assert LABELS[arch] in report.read_text()
     assert main(["export", str(run), "-o", str(tmp_path / "net.onnx")]) == 0  # onnxruntime-checked

@@ -383,6 +383,21 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     from srdistill.models import vgg
     from srdistill.weights import WEIGHTS, find_weight, missing_message
 
+    if args.action == "import":
+        return _import_weights(args)
+    if args.action == "download":
+        from srdistill.weights import PRETRAINED, download_pretrained
+
+        if args.file not in PRETRAINED:
+            raise ConfigError(
+                f"weights download needs a catalog name: {', '.join(PRETRAINED)} "
+                "(or `weights vgg19`)"
+            )
+        root = Path(args.root) if args.root else None
+        print(f"installed {download_pretrained(args.file, args.url, root)}")
+        return 0
+    if args.file is not None:
+        raise ConfigError(f"`weights {args.action}` takes no file; did you mean `weights import`?")
     if args.action == "vgg19":  # the one entry of DOWNLOADABLE_WEIGHTS
         path = vgg.download_vgg19(args.url or vgg.VGG19_URL)
         print(f"VGG19 ImageNet weights installed in {path}")
@@ -390,6 +405,36 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     for key, w in WEIGHTS.items():
         found = find_weight(key)
         print(f"{w.what}: {found if found else 'missing (' + missing_message(key) + ')'}")
+    from srdistill.weights import PRETRAINED, find_pretrained
+
+    print("\nPretrained networks (`weights download NAME`, then `weights import NAME -o OUT`):")
+    print("| name | file | SHA-256 | license | published | source | here |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, p in PRETRAINED.items():
+        here = find_pretrained(name) or "missing"
+        print(
+            f"| {name} | {p.file} | {p.sha256} | {p.license} | {p.published} | {p.url} | {here} |"
+        )
+    return 0
+
+
+def _import_weights(args: argparse.Namespace) -> int:
+    from srdistill.deploy.importer import import_weights, summary
+    from srdistill.weights import PRETRAINED, require_pretrained
+
+    if args.file is None or args.output is None:
+        raise ConfigError("usage: srdistill weights import FILE -o OUT.safetensors [--scale S]")
+    source, scale = Path(args.file), args.scale
+    if args.file in PRETRAINED and not source.exists():  # a catalog name: checksum-checked
+        source = require_pretrained(args.file)
+        scale = scale or PRETRAINED[args.file].scale
+    imported = import_weights(
+        source, args.output, scale=scale, rgb_range=args.rgb_range, overwrite=args.overwrite
+    )
+    print(f"{args.output}: {summary(imported)}")
+    for note in imported.notes:
+        print(f"  inferred: {note}")
+    print(f"  source SHA-256 {imported.source_sha256}")
     return 0
 
 
@@ -632,8 +677,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_override_option(r, " in every run")
     r.set_defaults(func=_cmd_reproduce)
 
-    w = sub.add_parser("weights", help="list or download the weight files metrics/losses use")
-    w.add_argument("action", choices=["list", *DOWNLOADABLE_WEIGHTS])
+    from srdistill.deploy.importer import supported_layouts
+
+    w = sub.add_parser(
+        "weights",
+        help="list or download the weight files metrics/losses use; import other codebases' "
+        "networks",
+        description="import: turn a .pth/.safetensors state dict of another codebase into "
+        f"an srdistill network file. Layouts: {supported_layouts()}.",
+    )
+    w.add_argument("action", choices=["list", "import", "download", *DOWNLOADABLE_WEIGHTS])
+    w.add_argument(
+        "file",
+        nargs="?",
+        help="import: the weight file to convert, or a catalog name (`weights list`); "
+        "download: a catalog name",
+    )
+    w.add_argument("--root", help="download: data root to install into (default: the cache)")
+    w.add_argument("-o", "--output", help="import: the .safetensors file to write")
+    w.add_argument(
+        "--scale",
+        type=_positive_int,
+        help="import: the upsampler of a multi-scale file (CARN-M), or a check",
+    )
+    w.add_argument(
+        "--rgb-range",
+        type=float,
+        help="import: pixel range the network was trained at (1 or 255) where the file "
+        "does not say",
+    )
+    w.add_argument("--overwrite", action="store_true", help="import: replace OUT")
     w.add_argument("--url", help="download from this mirror (checksum still verified)")
     w.set_defaults(func=_cmd_weights)
 

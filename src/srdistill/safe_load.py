@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,29 @@ def require_regular_file(path: str | Path, what: str, error: type[Exception]) ->
     if path.exists() and not path.is_file() and not path.is_dir():
         raise error(f"{what} {path} is not a regular file (a pipe, device or socket); give a file")
     return path
+
+
+def is_torch_pickle(path: str | Path) -> bool:
+    """Whether ``path`` is a torch.save file (zip archive or legacy pickle), which a
+    safetensors reader cannot read (it reports a meaningless "header too large")."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8:
+        return False  # safetensors: u64 header length, then the JSON header
+    return head[:4] == b"PK\x03\x04" or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
+
+
+def refuse_torch_pickle(path: str | Path) -> None:
+    """A raw .pth where an srdistill network file is expected: say how to convert it."""
+    if is_torch_pickle(path):
+        raise CheckpointError(
+            f"{path} is a PyTorch .pth file, not an srdistill network: convert it once with "
+            f"`srdistill weights import {path} -o NAME.safetensors` and use NAME.safetensors"
+        )
 
 
 def load_tensors(path: str | Path, what: str) -> Any:

@@ -107,3 +107,109 @@ def require_weight(key: str, configured: str | Path | None = None) -> Path:
     if found is None:
         raise CheckpointError(missing_message(key))
     return found
+
+
+# --- the field's pretrained networks (teachers; imported with `srdistill weights import`) --
+
+
+@dataclass(frozen=True)
+class PretrainedFile:
+    name: str  # catalog name, e.g. "IMDN_x4"
+    file: str
+    sha256: str
+    url: str  # the public source (the authors' repository)
+    license: str
+    scale: int | None  # --scale for multi-scale files
+    published: str  # the authors' numbers, for comparison
+
+
+_GH = "https://github.com"
+PRETRAINED: dict[str, PretrainedFile] = {
+    f"IMDN_x{s}": PretrainedFile(
+        f"IMDN_x{s}",
+        f"IMDN_x{s}.pth",
+        digest,
+        f"{_GH}/Zheng222/IMDN/raw/8f158e6a5ac9db6e5857d9159fd4a6c4214da574/checkpoints/IMDN_x{s}.pth",
+        "none stated (research use; do not redistribute)",
+        None,
+        published,
+    )
+    for s, digest, published in (
+        (
+            2,
+            "740b39653592bd3f49955a21cd9e16f2d37f2c413368cc09327601b8fbe42ce1",
+            "Set5 38.00 / 0.9605",
+        ),
+        (
+            3,
+            "11b1716a19bc16e5e353e1db798d476169338e631eb170c82d765559888cb028",
+            "Set5 34.36 / 0.9270",
+        ),
+        (
+            4,
+            "e660c38221147217a136debeb99eb304d62d9c0f73ac421ed66281b619719714",
+            "Set5 32.21 / 0.8948, Set14 28.58 / 0.7811, B100 27.56 / 0.7353, "
+            "Urban100 26.04 / 0.7838",
+        ),
+    )
+}
+PRETRAINED["carn_m"] = PretrainedFile(
+    "carn_m",
+    "carn_m.pth",
+    "d48a759a84509351facb6b7c6d5bd6edec98b98519b8c464ee4ab44d2ba964ff",
+    f"{_GH}/nmhkahn/CARN-pytorch/raw/40d3514f81cccd680d846cd5ab07af35f2c8e0e2/checkpoint/carn_m.pth",
+    "MIT",
+    4,
+    "x4 Set5 31.92, Set14 28.42, B100 27.44, Urban100 25.62 (the authors' evaluation)",
+)
+PRETRAINED["RFDN_AIM"] = PretrainedFile(
+    "RFDN_AIM",
+    "RFDN_AIM.pth",
+    "11af8ec8ebd68689e90ef1e29044f9804c72d3bd9f7573820b7b26035782760c",
+    f"{_GH}/njulj/RFDN/raw/7cf4e25b6633e81fd7e26891aeee2baca4f8f927/trained_model/RFDN_AIM.pth",
+    "MIT",
+    None,
+    "AIM 2020 efficient SR (scored on DIV2K validation)",
+)
+
+
+def pretrained_candidates(name: str) -> list[Path]:
+    from srdistill.data.catalog import data_roots
+
+    return [root / "weights" / "pretrained" / PRETRAINED[name].file for root in data_roots()]
+
+
+def find_pretrained(name: str) -> Path | None:
+    return next((p for p in pretrained_candidates(name) if p.is_file()), None)
+
+
+def require_pretrained(name: str) -> Path:
+    """The catalog file ``name`` from a data root, its SHA-256 checked; one-line errors."""
+    from srdistill.data.catalog import file_digest
+
+    entry = PRETRAINED[name]
+    path = find_pretrained(name)
+    if path is None:
+        raise CheckpointError(
+            f"{entry.file} not found in <data root>/weights/pretrained/; get it with "
+            f"`srdistill weights download {name}` (from {entry.url})"
+        )
+    if file_digest(path, "sha256") != entry.sha256:
+        raise CheckpointError(
+            f"{path} is not the published {entry.file} (SHA-256 differs): download it again"
+        )
+    return path
+
+
+def download_pretrained(name: str, url: str | None = None, root: Path | None = None) -> Path:
+    """Fetch a catalog file into ``<root>/weights/pretrained/`` (default: the download
+    root), keeping it only if its SHA-256 is the catalog's."""
+    from srdistill.data.catalog import default_download_root
+    from srdistill.downloads import DownloadFailed, download_verified
+
+    entry = PRETRAINED[name]
+    dest = (root or default_download_root()) / "weights" / "pretrained" / entry.file
+    try:
+        return download_verified(url or entry.url, dest, "sha256", entry.sha256)
+    except DownloadFailed as exc:
+        raise CheckpointError(f"{name}: {exc}; put {entry.file} in {dest.parent}") from None

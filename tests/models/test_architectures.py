@@ -9,7 +9,7 @@ import torch
 from srdistill.config import load_config
 from srdistill.engine.checkpoint import load_module, save_module
 from srdistill.errors import CheckpointError
-from srdistill.models import EDSR, IMDN, RCAN, build_generator, build_model
+from srdistill.models import CARNM, EDSR, IMDN, RCAN, RFDN, build_generator, build_model
 
 
 def count(net: torch.nn.Module) -> int:
@@ -37,11 +37,20 @@ def test_imdn_parameter_counts_match_the_paper(scale, published):
     assert round(count(IMDN(scale)) / 1e3) == published
 
 
-@pytest.mark.parametrize("net", [EDSR(3, 2, 8), RCAN(2, 2, 2, 16, 8), IMDN(4, 2, 16)])
+def test_rfdn_parameter_count_matches_the_challenge_report():
+    # Zhang et al., AIM 2020 efficient SR challenge report: RFDN (x4, 4 blocks x 50) 0.433 M.
+    assert round(count(RFDN(4, 4, 50)) / 1e3) == 433
+
+
+@pytest.mark.parametrize(
+    "net",
+    [EDSR(3, 2, 8), RCAN(2, 2, 2, 16, 8), IMDN(4, 2, 16), CARNM(3, 8, 2), RFDN(2, 2, 8),
+     EDSR(2, 1, 8, rgb_range=255.0), RFDN(4, 1, 8, rgb_range=255.0)],
+)  # fmt: skip
 def test_output_shape_and_spec_round_trip(net, tmp_path):
-    x = torch.rand(2, 3, 7, 9)
+    x = torch.rand(2, 3, 15, 17)
     out = net.eval()(x)
-    assert out.shape == (2, 3, 7 * net.scale, 9 * net.scale)
+    assert out.shape == (2, 3, 15 * net.scale, 17 * net.scale)
     save_module(net, tmp_path / "net.safetensors")
     again = load_module(tmp_path / "net.safetensors")
     assert type(again) is type(net) and again.spec() == net.spec()

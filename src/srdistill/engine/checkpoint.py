@@ -25,7 +25,7 @@ from torch import nn
 from srdistill.data.io import atomic_write_bytes
 from srdistill.errors import CheckpointError
 from srdistill.models import build_model, check_spec, check_spec_against_shapes
-from srdistill.safe_load import load_tensors, require_regular_file
+from srdistill.safe_load import load_tensors, refuse_torch_pickle, require_regular_file
 
 SPEC_KEY = "srdistill_spec"
 
@@ -78,6 +78,7 @@ def save_module(module: nn.Module, path: str | Path, extra_meta: dict | None = N
 def read_spec(path: str | Path) -> dict:
     """The architecture spec stored in a safetensors checkpoint."""
     path = require_regular_file(path, "checkpoint", CheckpointError)
+    refuse_torch_pickle(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -123,6 +124,7 @@ def load_module(path: str | Path, device: str | torch.device = "cpu") -> nn.Modu
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """All tensors of a safetensors file; an unreadable or truncated file is one line."""
     require_regular_file(path, "checkpoint", CheckpointError)
+    refuse_torch_pickle(path)
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:

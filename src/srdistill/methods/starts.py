@@ -19,10 +19,11 @@ def start_from_deeper(net: nn.Module, source: str, key: str) -> None:
         donor = load_sr_model(source, scale=getattr(net, "scale", None)).full
     except CheckpointError as exc:
         raise ConfigError(f"{key}: {exc}") from None
-    if not isinstance(donor, ChainNetwork):
+    if not isinstance(donor, ChainNetwork) and not hasattr(donor, "copy_first_blocks_from"):
         raise ConfigError(
-            f"{key} {source} holds a {describe(donor)}; give a plain chain network "
-            "(an SRResNet, EDSR or RCAN; extract an exit first: srdistill extract RUN --exit K)"
+            f"{key} {source} holds a {describe(donor)}; give a plain network whose first "
+            "blocks can be cut out (SRResNet, EDSR, RCAN, IMDN or RFDN; for a multi-exit run "
+            "extract an exit first: srdistill extract RUN --exit K)"
         )
     width_key = getattr(net, "WIDTH_KEY", "num_features")
     wider = (

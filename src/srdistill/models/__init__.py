@@ -32,9 +32,20 @@ from srdistill.models.srresnet import (  # isort: skip
 from srdistill.models.edsr import EDSR, EDSROptions  # isort: skip
 from srdistill.models.rcan import RCAN, RCANOptions  # isort: skip
 from srdistill.models.imdn import IMDN, IMDNOptions  # isort: skip
+from srdistill.models.carn import CARNM, CARNMOptions  # isort: skip
+from srdistill.models.rfdn import RFDN, RFDNOptions  # isort: skip
+from srdistill.models.foreign import LAYOUTS, ForeignLayout, ImportRequest, register_layout  # isort: skip
 
 __all__ = [
     "ARCHITECTURES",
+    "CARNM",
+    "CARNMOptions",
+    "LAYOUTS",
+    "RFDN",
+    "RFDNOptions",
+    "ForeignLayout",
+    "ImportRequest",
+    "register_layout",
     "EDSR",
     "IMDN",
     "NETWORKS",

@@ -180,20 +180,23 @@ def copy_first_blocks(student: nn.Module, teacher: nn.Module) -> list[str]:
     CSD-style students start from. Returns the copied tensor names; raises ``ValueError``
     (one line) when the two networks cannot be paired this way.
     """
-    if not (isinstance(student, ChainNetwork) and isinstance(teacher, ChainNetwork)):
+    fused = callable(getattr(student, "copy_first_blocks_from", None))  # IMDN, RFDN
+    if not fused and not (isinstance(student, ChainNetwork) and isinstance(teacher, ChainNetwork)):
         raise ValueError(
             f"{type(teacher).__name__} -> {type(student).__name__}: only chain networks "
-            "(SRResNet, EDSR, RCAN) can start as another's first blocks"
+            "(SRResNet, EDSR, RCAN) and IMDN/RFDN can start as another's first blocks"
         )
-    key = student.DEPTH_KEY
+    key = getattr(student, "DEPTH_KEY", "num_blocks")
     have, want = _depth_free(teacher.spec(), key), _depth_free(student.spec(), key)
-    if have != want or teacher.depth < student.depth:
+    if have != want or teacher.spec()[key] < student.spec()[key]:
         raise ValueError(
             f"the source is {teacher.label} ({spec_summary(teacher.spec())}); this network "
             f"is {student.label} ({spec_summary(student.spec())}): "
             "give a source of the same architecture, scale, width and options with at "
             "least as many blocks"
         )
+    if fused:
+        return student.copy_first_blocks_from(teacher)  # type: ignore[operator]
     source = teacher.state_dict()
     own = student.state_dict()
     for name in own:

@@ -30,6 +30,20 @@ from torch import nn
 
 from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
+from srdistill.models.blocks import FusedBlocksNetwork
+from srdistill.models.foreign import (
+    ForeignLayout,
+    ImportRequest,
+    State,
+    check_scale,
+    count_indexed,
+    load_exact,
+    register_layout,
+    rename,
+    scale_of_subpixel,
+    shape,
+    shifted,
+)
 from srdistill.models.registry import Architecture, register_architecture, register_network
 
 
@@ -73,8 +87,7 @@ class IMDB(nn.Module):
 
 
 @register_network
-class IMDN(nn.Module):
-    IS_GENERATOR: ClassVar[bool] = True
+class IMDN(FusedBlocksNetwork):
     SPEC_KEYS: ClassVar[dict] = {
         "scale": (int, 2, 8),
         "num_blocks": (int, 1, 100),
@@ -88,31 +101,11 @@ class IMDN(nn.Module):
                 f"num_features must be a multiple of 4, at least 16; got {num_features}"
             )
         self.scale, self.num_blocks, self.num_features = scale, num_blocks, num_features
-        self.fea_conv = nn.Conv2d(3, num_features, 3, padding=1)
-        self.blocks = nn.ModuleList(IMDB(num_features) for _ in range(num_blocks))
-        self.fuse = nn.Sequential(
-            nn.Conv2d(num_blocks * num_features, num_features, 1),
-            nn.LeakyReLU(0.05, inplace=True),
-        )
-        self.lr_conv = nn.Conv2d(num_features, num_features, 3, padding=1)
-        self.upsample = nn.Sequential(
-            nn.Conv2d(num_features, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        fea = self.fea_conv(x)
-        outs, f = [], fea
-        for block in self.blocks:
-            f = block(f)
-            outs.append(f)
-        return self.upsample(self.lr_conv(self.fuse(torch.cat(outs, dim=1))) + fea)
+        self.build_shell([IMDB(num_features) for _ in range(num_blocks)])
 
     @property
     def label(self) -> str:
         return f"IMDN-{self.num_blocks}x{self.num_features}"
-
-    def feature_taps(self) -> list[str]:
-        return [f"blocks.{i}" for i in range(self.num_blocks)]
 
     def spec(self) -> dict:
         return {
@@ -146,3 +139,36 @@ def _build(scale: int, o: Any) -> IMDN:
 
 
 register_architecture(Architecture("imdn", IMDNOptions, _build, "IMDN (Hui et al. 2019)"))
+
+
+# --- the authors' weight files (Zheng222/IMDN, checkpoints/IMDN_x{2,3,4}.pth) -------------
+
+
+def _is_authors_imdn(state: State) -> bool:
+    return "fea_conv.weight" in state and "IMDB1.c1.weight" in state
+
+
+def _from_authors_imdn(state: State, request: ImportRequest) -> IMDN:
+    src = request.source
+    features = shape(state, "fea_conv.weight")[0]
+    blocks = count_indexed(state, r"IMDB(\d+)\.c1\.weight")
+    scale = check_scale(scale_of_subpixel(shape(state, "upsampler.0.weight")[0], 3, src), request)
+    renamed = rename(
+        state,
+        [
+            (
+                r"IMDB(\d+)\.cca\.conv_du\.(\d)\.(\w+)",
+                shifted("blocks.{}.attention.weights.{}.{}", 1),
+            ),
+            (r"IMDB(\d+)\.(c\d)\.(\w+)", shifted("blocks.{}.{}.{}", 1)),
+            (r"fea_conv\.(\w+)", r"fea_conv.\1"),
+            (r"c\.0\.(\w+)", r"fuse.0.\1"),
+            (r"LR_conv\.(\w+)", r"lr_conv.\1"),
+            (r"upsampler\.0\.(\w+)", r"upsample.0.\1"),
+        ],
+        src,
+    )
+    return load_exact(IMDN(scale, blocks, features), renamed, src)
+
+
+register_layout(ForeignLayout("IMDN (Zheng222/IMDN)", _is_authors_imdn, _from_authors_imdn))
