@@ -61,6 +61,10 @@ class OptimConfig:
     gamma: float = 0.5
     warmup_steps: int = 0
     min_lr: float = 0.0
+    # The span the cosine is drawn over (null: train.steps). Continuing a run for more
+    # steps redraws the cosine over the new train.steps unless this keeps the old span
+    # (the LR then stays at min_lr after it).
+    cosine_steps: int | None = None
 
 
 @dataclass
@@ -455,6 +459,12 @@ def _validate(cfg: RunConfig) -> RunConfig:
         options.check(cfg, active=section == own)
     if cfg.optim.warmup_steps < 0 or cfg.optim.warmup_steps >= cfg.train.steps:
         raise bad("optim.warmup_steps must lie in 0..train.steps-1")
+    span = cfg.optim.cosine_steps
+    if span is not None and not (isinstance(span, int) and span > cfg.optim.warmup_steps):
+        raise bad(
+            f"optim.cosine_steps must be a step count above optim.warmup_steps "
+            f"({cfg.optim.warmup_steps}), or null for train.steps; got {short_repr(span)}"
+        )
     if cfg.optim.min_lr < 0 or cfg.optim.min_lr > cfg.optim.lr:
         raise bad("optim.min_lr must lie in [0, optim.lr]")
     for key in (
@@ -490,8 +500,12 @@ def _validate(cfg: RunConfig) -> RunConfig:
     ema = cfg.train.ema_decay
     if ema is not None and not (isinstance(ema, float | int) and 0 < ema < 1):
         raise bad(f"train.ema_decay must lie in (0, 1), e.g. 0.999 (or null for none); got {ema}")
-    if cfg.train.grad_clip is not None and not cfg.train.grad_clip > 0:
-        raise bad("train.grad_clip must be positive (or null for none)")
+    clip = cfg.train.grad_clip
+    if clip is not None and not (math.isfinite(clip) and clip > 0):
+        # inf would clip nothing yet still pay for the norm; NaN would poison every step.
+        raise bad(
+            f"train.grad_clip must be a finite positive number (or null for none); got {clip}"
+        )
     return cfg
 
 

@@ -361,3 +361,45 @@ def test_compile_runs_the_same_step_and_writes_the_same_checkpoints(tmp_path, im
     assert final_weights(eager).keys() == final_weights(compiled).keys()
     resumed = run(tmp_path / "compiled", 4, False, resume=True)
     assert json.loads((resumed / "status.json").read_text())["state"] == "complete"
+
+
+def lrs(run_dir):
+    return [m["lr"] for m in read_metrics(run_dir) if "lr" in m]
+
+
+def test_a_finished_cosine_run_continues_for_more_steps_and_says_the_lr_jumps(
+    tmp_path, image_dirs, caplog
+):
+    def raw(steps, **changes):
+        return tiny_config(tmp_path, image_dirs, train__steps=steps,
+                           optim__schedule="cosine", optim__lr=1e-3, **changes)  # fmt: skip
+
+    run = train(config_from_dict(raw(4))).run_dir
+    assert lrs(run)[-1] == 0.0  # the cosine reached optim.min_lr
+    with caplog.at_level(logging.WARNING):
+        assert train(config_from_dict(raw(8)), resume=True).step == 8
+    jump = [r.getMessage() for r in caplog.records if "redraws the cosine" in r.getMessage()]
+    assert len(jump) == 1 and "optim.cosine_steps=4" in jump[0]
+    # From the first resumed step on, the curve is the one drawn over 8 steps (the logged
+    # lr is the one the next step uses): a fresh 8-step run logs the same values there.
+    fresh = train(config_from_dict(raw(8, name="fresh"))).run_dir
+    assert lrs(run)[4:] == lrs(fresh)[4:] and lrs(run)[4] > 0
+    record = json.loads((run / "run.json").read_text())["sessions"][-1]
+    assert record["steps_changed"]["train.steps"] == [4, 8]
+    assert record["steps_changed"]["lr_before"] == 0.0 < record["steps_changed"]["lr_after"]
+
+
+def test_continuing_with_the_old_cosine_span_keeps_the_curve(tmp_path, image_dirs, caplog):
+    def raw(steps, **changes):
+        return tiny_config(tmp_path, image_dirs, train__steps=steps,
+                           optim__schedule="cosine", optim__min_lr=1e-5, **changes)  # fmt: skip
+
+    run = train(config_from_dict(raw(4))).run_dir
+    with caplog.at_level(logging.WARNING):
+        train(config_from_dict(raw(6, optim__cosine_steps=4)), resume=True)
+    assert not [r for r in caplog.records if "redraws" in r.getMessage()]
+    assert lrs(run)[3:] == [pytest.approx(1e-5)] * 3  # held at min_lr after the old span
+    changed = tiny_config(tmp_path, image_dirs, train__steps=8,
+                          optim__schedule="cosine", optim__min_lr=2e-5)  # fmt: skip
+    with pytest.raises(ConfigError, match="'optim.min_lr' differs"):  # other keys: refused
+        train(config_from_dict(changed), resume=True)

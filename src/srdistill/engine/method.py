@@ -178,7 +178,7 @@ def lr_factor(step: int, cfg: OptimConfig, total_steps: int) -> float:
     if step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
     if cfg.schedule == "cosine":
-        span = max(total_steps - cfg.warmup_steps, 1)
+        span = max((cfg.cosine_steps or total_steps) - cfg.warmup_steps, 1)
         progress = min((step - cfg.warmup_steps) / span, 1.0)
         floor = cfg.min_lr / cfg.lr
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import shutil
 import signal
 import time
@@ -63,6 +64,9 @@ RESUME_MUTABLE = {
     "train.device",
     "train.threads",
     "train.compile",  # how the same maths runs, like the device
+    # A run may continue for more steps; a cosine drawn over train.steps then changes from
+    # the current step on, which the trainer says in one line and records in run.json.
+    "optim.cosine_steps",
     "data.num_workers",
     "data.max_pixels",
     "output_dir",
@@ -108,8 +112,6 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
         if resume and saved.exists():
             old_cfg = read_saved_config(saved)
             mutable = set(RESUME_MUTABLE)
-            if cfg.optim.schedule == "cosine":  # its curve is drawn over train.steps
-                mutable.discard("train.steps")
             # The saved config is read with today's defaults, so a section added since it
             # was written is at its default on both sides and does not block a resume.
             changed = changed_keys(old_cfg, cfg, mutable)
@@ -123,6 +125,31 @@ def prepare_run_dir(cfg: RunConfig, resume: bool, overwrite: bool, info: DistInf
                 )
     barrier(info)
     return run_dir
+
+
+def _schedule_change(old: RunConfig, new: RunConfig, step: int) -> dict | None:
+    """What resuming with another train.steps (or optim.cosine_steps) does to the run: the
+    record for run.json, and a one-line warning where the learning rate jumps."""
+    from srdistill.engine.method import lr_factor
+
+    if (old.train.steps, old.optim.cosine_steps) == (new.train.steps, new.optim.cosine_steps):
+        return None
+    before = old.optim.lr * lr_factor(step, old.optim, old.train.steps)
+    after = new.optim.lr * lr_factor(step, new.optim, new.train.steps)
+    change = {"train.steps": [old.train.steps, new.train.steps], "at_step": step,
+              "lr_before": before, "lr_after": after}  # fmt: skip
+    if not math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-15):
+        span = old.optim.cosine_steps or old.train.steps
+        log.warning(
+            "train.steps %d -> %d redraws the cosine schedule: the learning rate at step %d "
+            "jumps from %.3g to %.3g (-o optim.cosine_steps=%d keeps the old curve, then "
+            "optim.min_lr %.3g)",
+            old.train.steps, new.train.steps, step, before, after, span, new.optim.min_lr,
+        )  # fmt: skip
+    else:
+        log.info("train.steps %d -> %d: the schedule is unchanged up to step %d", old.train.steps,
+                 new.train.steps, step)  # fmt: skip
+    return change
 
 
 def is_run_folder(path: Path) -> bool:
@@ -246,6 +273,14 @@ def restore(method: Method, ckpt_dir: Path) -> int:
         opt.load_state_dict(state["optimizers"][name])
     for name, sched in method.schedulers.items():
         sched.load_state_dict(state["schedulers"][name])
+        if isinstance(sched, torch.optim.lr_scheduler.LambdaLR):
+            # The saved optimizer holds the learning rate of the old curve; a schedule
+            # redrawn over more steps applies from the first resumed step. LambdaLR's own
+            # arithmetic, so an unchanged schedule gives the same value bit for bit.
+            for group, base, factor in zip(
+                sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas, strict=True
+            ):
+                group["lr"] = base * factor(sched.last_epoch)
     if method.ctx.scaler is not None and "grad_scaler" in state:
         method.ctx.scaler.load_state_dict(state["grad_scaler"])
     torch.set_rng_state(state["rng"]["torch"])
@@ -647,7 +682,10 @@ def _train_locked(
     start = restore_newest(method, ckpts, ema) if resume else 0
     if start and info.is_main:
         log.info("resumed %s from step %d", run_dir, start)
+    extension = None
     if resume and info.is_main:  # the resumable keys (steps, logging, place) may have changed
+        if (run_dir / "config.yaml").is_file():
+            extension = _schedule_change(read_saved_config(run_dir / "config.yaml"), cfg, start)
         save_config(cfg, run_dir / "config.yaml")
     total = cfg.train.steps
     data = _train_patches(cfg, info)
@@ -658,6 +696,8 @@ def _train_locked(
         "environment": environment_record(str(device), info.world_size),
         "started_at_step": start,
     }
+    if extension:
+        session["steps_changed"] = extension
     record = {
         "name": cfg.name,
         # The registered name of the class that computed the steps (None: an unregistered

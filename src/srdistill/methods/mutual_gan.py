@@ -81,8 +81,7 @@ class MutualOptions(MethodOptions):
     def check(self, cfg: RunConfig, active: bool) -> None:
         check_range("mutual.members", self.members, 1, 64)
         check_range("mutual.disc_features", self.disc_features, 1, 4096)
-        if self.temperature <= 0:
-            raise ConfigError("mutual.temperature must be positive")
+        check_positive("mutual.temperature", self.temperature)
         if self.disc_lr is not None:
             check_positive("mutual.disc_lr", self.disc_lr)
         for key in ("ml_weight", "adv_weight", "content_scale"):

@@ -239,7 +239,15 @@ def niqe_of_luma(y: torch.Tensor, params: str | None = None, block_size: int = 9
             img = imresize(img[None], 0.5)[0]
     dist = torch.cat(feats, dim=1)
     mu_d = torch.nanmean(dist, dim=0)
-    clean = dist[~torch.isnan(dist).any(dim=1)]
+    clean = dist[torch.isfinite(dist).all(dim=1)]
+    if clean.shape[0] < 2 or not bool(torch.isfinite(mu_d).all()):
+        # Flat (or two-level) blocks have no spread to fit a distribution to; with fewer
+        # than two measurable blocks the covariance, and so NIQE, is undefined.
+        raise ValueError(
+            f"NIQE cannot score this image: {clean.shape[0]} of its {dist.shape[0]} "
+            f"{block_size}x{block_size} blocks have measurable texture (flat or two-level "
+            "areas give no statistics); it needs at least 2"
+        )
     cov_d = torch.cov(clean.T)
     diff = (mu_p.to(dist) - mu_d)[None]
     inv = torch.linalg.pinv((cov_p.to(dist) + cov_d) / 2)

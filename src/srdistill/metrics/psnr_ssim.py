@@ -100,6 +100,12 @@ def ssim(
     _check_pair(sr, hr)
     a = to_metric_space(sr, crop_border, y_channel)
     b = to_metric_space(hr, crop_border, y_channel)
+    window = _gaussian_taps().numel()
+    if min(a.shape[-2:]) < window:
+        raise ValueError(
+            f"SSIM needs at least {window}x{window} pixels after the {crop_border}-pixel "
+            f"border crop (its Gaussian window); got {a.shape[-1]}x{a.shape[-2]}"
+        )
     ssim_map = ssim_map_valid(a, b, data_range=255.0)
     value = ssim_map.flatten(1).mean(dim=1)
     return value[0] if sr.dim() == 3 else value

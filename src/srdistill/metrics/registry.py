@@ -41,7 +41,11 @@ def _psnr(sr: torch.Tensor, hr: torch.Tensor | None, crop: int) -> float:
 def _ssim(sr: torch.Tensor, hr: torch.Tensor | None, crop: int) -> float:
     from srdistill.metrics.psnr_ssim import ssim
 
-    return ssim(sr, hr, crop).item()
+    try:
+        return ssim(sr, hr, crop).item()
+    except ValueError as exc:  # smaller than the 11x11 window: not scored, like NIQE
+        log.warning("SSIM not computed: %s", exc)
+        return math.nan
 
 
 def _niqe(sr: torch.Tensor, hr: torch.Tensor | None, crop: int) -> float:

@@ -119,6 +119,11 @@ def check_exits(exits: list[int], depth: int, depth_option: str = "num_blocks") 
             f"model.exits is empty: a multi-exit network needs at least one side exit "
             f"(e.g. model.exits: [{max(depth // 2, 1)}])"
         )
+    repeated = sorted({k for k in exits if exits.count(k) > 1})
+    if repeated:
+        raise ConfigError(
+            f"model.exits lists block {repeated[0]} more than once ({exits}); list each exit once"
+        )
     outside = [k for k in exits if not 1 <= k < depth]
     if outside:
         raise ConfigError(
