@@ -112,6 +112,21 @@ def workspace(tmp_path_factory):
 
     for name in ("fifo.png", "fifo.safetensors", "fifo.yaml", "fifo.zip"):
         os.mkfifo(root / name)  # reading one would block forever: refused by type
+    # Round 3: other codebases' weight files, preset blocks, multi-frame images.
+    import torch
+
+    from srdistill.models import IMDN
+    from tests.deploy.test_importer import authors_imdn_state
+
+    torch.save(authors_imdn_state(IMDN(2, 1, 16)), root / "imdn.pth")
+    (root / "truncated.pth").write_bytes((root / "imdn.pth").read_bytes()[:300])
+    torch.save(torch.nn.Conv2d(3, 3, 1), root / "module.pth")
+    torch.save({"encoder.weight": torch.zeros(2)}, root / "unknown.pth")
+    (root / "preset_number.yaml").write_text("seed: 1\npresets: {quick: 5}\n")
+    (root / "preset_list.yaml").write_text("seed: 1\npresets: [quick]\n")
+    (root / "preset_int.yaml").write_text("seed: 1\npresets: {4: {seed: 2}}\n")
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(root / "animated.gif", save_all=True, append_images=frames[1:])
     cfg_path = root / "cfg.yaml"
     import yaml
 
@@ -283,6 +298,56 @@ CASES = {
     "-o {root}/o15",
     "eval integer weights": "eval {root}/int8.safetensors --sets {sets} --out {root}/ev13",
     "data import of an empty zip": "data download Set5 --from {root}/empty.zip --root {root}/dl8",
+    # Round 3: other codebases' weight files.
+    "import a truncated .pth": "weights import {root}/truncated.pth -o {root}/w1.safetensors",
+    "import a pickled module": "weights import {root}/module.pth -o {root}/w2.safetensors",
+    "import unknown keys": "weights import {root}/unknown.pth -o {root}/w3.safetensors",
+    "import at the wrong scale": "weights import {root}/imdn.pth -o {root}/w4.safetensors "
+    "--scale 4",
+    "import over an existing file": "weights import {root}/imdn.pth -o {root}/light.safetensors",
+    "import onto a .pth": "weights import {root}/imdn.pth -o {root}/w5.pth",
+    "import without an output": "weights import {root}/imdn.pth",
+    "import a missing file": "weights import {root}/nope.pth -o {root}/w6.safetensors",
+    "download an unknown network": "weights download NoSuchNet --root {root}/dl9",
+    "eval a raw .pth": "eval {root}/imdn.pth --sets {sets} --out {root}/ev15",
+    "a raw .pth as the KD teacher": "train {cfg} -o method=kd -o model.arch=imdn "
+    "-o model.num_blocks=1 -o model.num_features=16 -o kd.teacher={root}/imdn.pth "
+    "-o name=new31",
+    # Round 3: preset blocks of the wrong type.
+    "a preset that is a number": "config {root}/preset_number.yaml --preset quick",
+    "presets that are a list": "config {root}/preset_list.yaml",
+    "a preset named by a number": "config {root}/preset_int.yaml",
+    # Round 3: options that train silently or wrongly.
+    "an exit listed twice": "train {cfg} -o model.exits=[1,1] -o name=new32",
+    "an infinite gradient clip": "train {cfg} -o train.grad_clip=inf -o name=new33",
+    "a NaN gradient clip": "train {cfg} -o train.grad_clip=.nan -o name=new34",
+    "an infinite temperature": "train {cfg} -o mutual.temperature=inf -o name=new35",
+    "a cosine span of zero steps": "train {cfg} -o optim.schedule=cosine -o optim.cosine_steps=0 "
+    "-o name=new36",
+    "more steps and another learning rate": "train {run} --resume -o train.steps=9 -o optim.lr=0.5",
+    # Round 3: numbers at and below zero on every subcommand.
+    "demo zero steps": "demo --steps 0 --out {root}/demo1",
+    "demo negative seed": "demo --seed -1 --out {root}/demo2",
+    "eval scale zero": "eval {run} --scale 0 --sets {sets} --out {root}/ev16",
+    "eval scale negative": "eval {run} --scale -2 --sets {sets} --out {root}/ev17",
+    "extract exit zero": "extract {run} --exit 0 -o {root}/x3.safetensors",
+    "extract negative exit": "extract {run} --exit -1 -o {root}/x4.safetensors",
+    "upscale exit zero": "upscale {run} {img} --exit 0 -o {root}/o16",
+    "upscale negative member": "upscale {run} {img} --member -1 -o {root}/o17",
+    "upscale zero tile": "upscale {light} {img} --tile 0 -o {root}/o18",
+    "upscale zero pixel limit": "upscale {light} {img} --max-pixels 0 -o {root}/o19",
+    "profile exit zero": "profile {run} --exit 0",
+    "profile negative member": "profile {run} --member -2",
+    "profile a negative size": "profile {run} --input-size=-4x8",
+    "export exit zero": "export {run} --exit 0 -o {root}/x5.onnx",
+    "export negative member": "export {run} --member -1 -o {root}/x6.onnx",
+    "import scale zero": "weights import {root}/imdn.pth -o {root}/w7.safetensors --scale 0",
+    "import a zero pixel range": "weights import {root}/imdn.pth -o {root}/w8.safetensors "
+    "--rgb-range 0",
+    "study-b with zero seeds": "reproduce study-b --seeds 0 --out {root}/sb3 --records= --no-train",
+    "eval negative pixel limit": "eval {run} --max-pixels -5 --sets {sets} --out {root}/ev18",
+    # Round 3: images whose file holds more than one picture.
+    "upscale an animated GIF": "upscale {light} {root}/animated.gif -o {root}/o20",
 }
 
 

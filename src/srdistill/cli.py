@@ -268,6 +268,13 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _scale(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value not in (2, 3, 4, 8):
+        raise argparse.ArgumentTypeError(f"must be 2, 3, 4 or 8, got '{text}'")
+    return value
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """Usage mistakes are one line (argparse prints the whole usage block otherwise)."""
 
@@ -541,8 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="builtin: scikit-image photos; local: T91+BSD200 -> Set5/Set14",
     )
     d.add_argument("--out", default="demo_out", help="output folder")
-    d.add_argument("--steps", type=int, default=600, help="training steps per model")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--steps", type=_positive_int, default=600, help="training steps per model")
+    d.add_argument("--seed", type=_non_negative_int, default=0)
     d.set_defaults(func=_cmd_demo)
 
     t = sub.add_parser(
@@ -582,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated set names or folders of HR images (default: %(default)s; "
         "Urban100 with niqe/ma/pi takes long on a CPU)",
     )
-    e.add_argument("--scale", type=int, help="upscaling factor (checked against the checkpoint)")
+    e.add_argument("--scale", type=_scale, help="upscaling factor (checked against the checkpoint)")
     e.add_argument("--exit", help="exit block to evaluate, or 'all' (default: the center)")
     e.add_argument("--member", help="cohort member to evaluate (an index, or 'all')")
     e.add_argument(
@@ -600,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("extract", help="cut an exit out as a standalone network")
     x.add_argument("checkpoint")
-    x.add_argument("--exit", type=int, required=True)
+    x.add_argument("--exit", type=_positive_int, required=True)
     x.add_argument("-o", "--output", required=True, help="output .safetensors file")
     x.add_argument("--overwrite", action="store_true", help="replace an existing file")
     x.set_defaults(func=_cmd_extract)
@@ -610,8 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("checkpoint")
     u.add_argument("images", nargs="+", help="image files, or folders of images")
     u.add_argument("-o", "--output", required=True, help="output folder")
-    u.add_argument("--exit", type=int, help="exit block to use (default: the center)")
-    u.add_argument("--member", type=int, help="cohort member to use")
+    u.add_argument("--exit", type=_positive_int, help="exit block to use (default: the center)")
+    u.add_argument("--member", type=_non_negative_int, help="cohort member to use")
     u.add_argument("--tile", type=_positive_int, help="LR tile size for large images")
     u.add_argument(
         "--memory-budget",
@@ -629,8 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("profile", help="parameters, FLOPs, memory and latency per exit")
     pr.add_argument("checkpoint")
-    pr.add_argument("--exit", type=int, help="one exit (with the center for the ratios)")
-    pr.add_argument("--member", type=int, help="cohort member")
+    pr.add_argument("--exit", type=_positive_int, help="one exit (with the center for the ratios)")
+    pr.add_argument("--member", type=_non_negative_int, help="cohort member")
     pr.add_argument("--input-size", default="128x128", help="LR input WxH (default 128x128)")
     pr.add_argument("--repeats", type=_positive_int, default=10, help="timed forward passes")
     pr.add_argument("--device", default="auto")
@@ -640,8 +647,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="export a model or exit to ONNX (verified)")
     ex.add_argument("checkpoint")
-    ex.add_argument("--exit", type=int)
-    ex.add_argument("--member", type=int)
+    ex.add_argument("--exit", type=_positive_int)
+    ex.add_argument("--member", type=_non_negative_int)
     ex.add_argument("--format", choices=["onnx"], default="onnx")
     ex.add_argument("-o", "--output", required=True)
     ex.add_argument("--overwrite", action="store_true", help="replace an existing file")
@@ -697,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("-o", "--output", help="import: the .safetensors file to write")
     w.add_argument(
         "--scale",
-        type=_positive_int,
+        type=_scale,
         help="import: the upsampler of a multi-scale file (CARN-M), or a check",
     )
     w.add_argument(

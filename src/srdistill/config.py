@@ -457,16 +457,6 @@ def _validate(cfg: RunConfig) -> RunConfig:
     own = METHOD_OPTIONS[cfg.method].section
     for section, options in cfg.sections.items():
         options.check(cfg, active=section == own)
-    if cfg.optim.warmup_steps < 0 or cfg.optim.warmup_steps >= cfg.train.steps:
-        raise bad("optim.warmup_steps must lie in 0..train.steps-1")
-    span = cfg.optim.cosine_steps
-    if span is not None and not (isinstance(span, int) and span > cfg.optim.warmup_steps):
-        raise bad(
-            f"optim.cosine_steps must be a step count above optim.warmup_steps "
-            f"({cfg.optim.warmup_steps}), or null for train.steps; got {short_repr(span)}"
-        )
-    if cfg.optim.min_lr < 0 or cfg.optim.min_lr > cfg.optim.lr:
-        raise bad("optim.min_lr must lie in [0, optim.lr]")
     for key in (
         "steps",
         "batch_size",
@@ -478,6 +468,16 @@ def _validate(cfg: RunConfig) -> RunConfig:
     ):
         if getattr(cfg.train, key) < 1:
             raise bad(f"train.{key} must be at least 1")
+    if cfg.optim.warmup_steps < 0 or cfg.optim.warmup_steps >= cfg.train.steps:
+        raise bad("optim.warmup_steps must lie in 0..train.steps-1")
+    span = cfg.optim.cosine_steps
+    if span is not None and not (isinstance(span, int) and span > cfg.optim.warmup_steps):
+        raise bad(
+            f"optim.cosine_steps must be a step count above optim.warmup_steps "
+            f"({cfg.optim.warmup_steps}), or null for train.steps; got {short_repr(span)}"
+        )
+    if cfg.optim.min_lr < 0 or cfg.optim.min_lr > cfg.optim.lr:
+        raise bad("optim.min_lr must lie in [0, optim.lr]")
     o, d = cfg.optim, cfg.data
     check_range("data.patch_size", d.patch_size, cfg.scale, 4096)
     check_range("data.num_workers", d.num_workers, 0, 256)
@@ -573,6 +573,29 @@ def shipped_configs() -> list[str]:
     )
 
 
+def _checked_presets(presets: object, path: object) -> dict[str, dict]:
+    """A config file's ``presets``: a mapping of names to mappings of config keys (an empty
+    preset may be left blank). Checked whether or not a preset is asked for."""
+    where = f"in {path}" if path else "in the config"
+    if presets is None:
+        return {}
+    if not isinstance(presets, dict):
+        raise ConfigError(
+            f"'presets' {where} must map preset names to config keys (e.g. presets: "
+            f"{{quick: {{train: {{steps: 100}}}}}}); got {short_repr(presets)}"
+        )
+    out: dict[str, dict] = {}
+    for name, block in presets.items():
+        if not isinstance(name, str):
+            raise ConfigError(f"preset name {short_repr(name)} {where} must be text")
+        if block is not None and not isinstance(block, dict):
+            raise ConfigError(
+                f"preset '{name}' {where} must be a mapping of config keys; got {short_repr(block)}"
+            )
+        out[name] = block or {}
+    return out
+
+
 def load_config(
     path: str | Path | None = None,
     preset: str | None = None,
@@ -593,7 +616,7 @@ def load_config(
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of keys")
         raw = deep_merge(raw, loaded)
-    presets = raw.pop("presets", {}) or {}
+    presets = _checked_presets(raw.pop("presets", {}), path)
     if preset:
         if preset not in presets:
             have = ", ".join(presets) or "none"

@@ -58,6 +58,9 @@ def load_tensors(path: str | Path, what: str) -> Any:
         ) from None
     except Exception as exc:  # noqa: BLE001 - any other failure to read is a bad file
         first = (str(exc).strip().splitlines() or [""])[0] or type(exc).__name__
+        first = first.split(". ")[0][:160]  # torch's messages run on for several sentences
         if path.is_file() and path.stat().st_size == 0:
             first = "the file is empty"
-        raise CheckpointError(f"cannot read {what} {path}: {first}") from None
+        raise CheckpointError(
+            f"cannot read {what} {path}: {first} (truncated or damaged? get the file again)"
+        ) from None

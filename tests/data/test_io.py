@@ -133,3 +133,29 @@ def test_upscale_refuses_an_oversized_image_in_one_line(tmp_path):
     assert done.returncode == 1  # upscale reports each failed file and exits 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--max-pixels" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_exif_orientation_is_applied_and_a_colour_profile_kept(tmp_path):
+    # A phone photo stored sideways: a 6 x 4 array with Orientation 6 (rotate 90 degrees
+    # clockwise to display) is shown 4 wide and 6 high, with the first stored row on the right.
+    stored = np.zeros((4, 6, 3), np.uint8)
+    stored[0] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    profile = b"\0" * 128 + b"fake-but-kept"
+    Image.fromarray(stored).save(tmp_path / "phone.png", exif=exif, icc_profile=profile)
+    img, info = read_image(tmp_path / "phone.png")
+    assert img.shape == (3, 6, 4) and bool((img[:, :, -1] == 1).all())
+    assert bool((read_rgb_uint8(tmp_path / "phone.png")[:, -1] == 255).all())
+    assert info.icc_profile == profile
+    write_image(tmp_path / "out.png", img, info)
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.size == (4, 6) and out.info.get("icc_profile") == profile
+        assert out.getexif().get(0x0112) is None  # upright pixels, no tag to rotate them again
+
+
+def test_an_image_file_with_several_frames_is_refused(tmp_path):
+    frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    with pytest.raises(DataError, match="holds 2 frames"):
+        read_image(tmp_path / "anim.gif")

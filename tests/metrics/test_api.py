@@ -120,3 +120,19 @@ def test_read_only_arrays_score_without_a_warning(pair):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert psnr(*frozen) == psnr(sr, hr)
+
+
+def test_images_the_metrics_cannot_score_are_refused_with_the_reason(shared_data, caplog):
+    tiny = np.zeros((1, 1, 3), np.uint8)
+    with pytest.raises(ValueError, match="SSIM needs at least 11x11 pixels"):
+        ssim(tiny, tiny)
+    edge = np.zeros((200, 200, 3), np.uint8)
+    edge[:, 100:] = 255  # two levels: every 96x96 block flat or a single step
+    for flat in (np.full((200, 200, 3), 128, np.uint8), edge):
+        with pytest.raises(ValueError, match="0 of its 4 96x96 blocks have measurable texture"):
+            niqe(flat)
+    # eval reports such an image as not scored (NaN, one warning), not a crash.
+    from srdistill.metrics.registry import score
+
+    value = score("ssim", torch.zeros(3, 8, 8), torch.zeros(3, 8, 8), 0, {})
+    assert np.isnan(value) and "SSIM not computed" in caplog.text

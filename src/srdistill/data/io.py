@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from srdistill.errors import DataError
 
@@ -62,6 +62,9 @@ class ImageInfo:
 
     mode: str  # "RGB", "L" (grayscale) or "RGBA"
     bit_depth: int  # 8 or 16
+    # The colour profile the values are in (a wide-gamut photo's, say): written back into
+    # the result, so it displays as the input does. Pixels are never converted.
+    icc_profile: bytes | None = None
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -97,6 +100,22 @@ def keeps_only_as_png(path: str | Path) -> bool:
     return path.suffix.lower() == ".png" and _png_bit_depth(path) == 16
 
 
+def displayed(im: Image.Image, path: Path) -> Image.Image:
+    """The image as viewers show it: its EXIF orientation applied (a phone photo stored
+    sideways is upright here and in every output, which then carries no orientation tag).
+    A file with several frames (animated GIF/PNG/WebP, multi-page TIFF) is refused: one
+    frame would be scored or upscaled and the others silently lost."""
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        raise DataError(
+            f"image {path} holds {frames} frames (an animation or multi-page file); srdistill "
+            "reads single images: save the frames as separate files"
+        )
+    im.load()
+    upright = ImageOps.exif_transpose(im)
+    return upright if upright is not None else im
+
+
 def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
     """Decode ``path`` to an HWC float32 array in [0, 1] with 1, 3 or 4 channels.
 
@@ -106,12 +125,13 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
     path = Path(path)
     try:
         with open_image(path) as im:
-            im.load()
+            im = displayed(im, path)
+            icc = im.info.get("icc_profile") or None
             mode = im.mode
             if mode in ("I;16", "I;16B", "I;16L", "I"):
                 arr = np.asarray(im, dtype=np.float32)
                 scale = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
-                return (arr / scale)[..., None], ImageInfo("L", 16 if scale > 255 else 8)
+                return (arr / scale)[..., None], ImageInfo("L", 16 if scale > 255 else 8, icc)
             has_alpha = "A" in mode or (mode == "P" and "transparency" in im.info)
             if has_alpha:
                 out_mode = "RGBA"
@@ -131,7 +151,7 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
     if arr.ndim == 2:
         arr = arr[..., None]
     depth = 16 if path.suffix.lower() == ".png" and _png_bit_depth(path) == 16 else 8
-    return arr, ImageInfo(out_mode, depth)
+    return arr, ImageInfo(out_mode, depth, icc)
 
 
 def read_rgb_uint8(path: str | Path) -> np.ndarray:
@@ -139,7 +159,7 @@ def read_rgb_uint8(path: str | Path) -> np.ndarray:
     try:  # fast path for 8-bit images: no float round trip
         with open_image(Path(path)) as im:
             if im.mode in ("RGB", "L", "P", "RGBA", "LA", "1"):
-                return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+                return np.asarray(displayed(im, Path(path)).convert("RGB"), dtype=np.uint8).copy()
     except (OSError, SyntaxError, ValueError):
         pass  # read_image_array below reports the problem with the file's name
     arr, _ = read_image_array(path)
@@ -226,6 +246,8 @@ def write_image(
     if suffix in (".jpg", ".jpeg") and im.mode == "RGBA":
         im = im.convert("RGB")
     buf = io.BytesIO()
-    options = {"quality": quality} if suffix in (".jpg", ".jpeg") else {}
+    options: dict = {"quality": quality} if suffix in (".jpg", ".jpeg") else {}
+    if info.icc_profile and suffix != ".bmp":  # BMP cannot hold a profile
+        options["icc_profile"] = info.icc_profile
     im.save(buf, format=fmt.get(suffix, "PNG"), **options)
     atomic_write_bytes(path, buf.getvalue())
