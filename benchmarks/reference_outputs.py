@@ -109,9 +109,8 @@ def main() -> None:
                 "max_abs_difference": float((theirs - ours).abs().max()),
                 "output_range": [float(theirs.min()), float(theirs.max())],
             }
-            print(
-                f"{name}: srdistill vs the authors' code, max |diff| {report[name]['max_abs_difference']:.2e}"
-            )
+            difference = report[name]["max_abs_difference"]
+            print(f"{name}: srdistill vs the authors' code, max |diff| {difference:.2e}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
