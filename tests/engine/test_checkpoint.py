@@ -70,3 +70,23 @@ def test_pruning_keeps_the_newest(tmp_path):
     for step in (1, 2, 3):
         manager.save(step, {"model": SRResNet(2, 1, 8)}, {})
     assert sorted(p.name for p in manager.dir.glob("step_*")) == ["step_00000002", "step_00000003"]
+
+
+def test_the_same_network_saves_to_the_same_bytes(tmp_path):
+    # safetensors orders its header by hash map; records name weights by SHA-256.
+    from srdistill.engine.checkpoint import save_module
+    from srdistill.models import SRResNet
+
+    torch.manual_seed(0)
+    net = SRResNet(2, 2, 8)
+    meta = {"imported_from": "x.pth", "source_sha256": "0" * 64, "imported_layout": "y"}
+    files = []
+    for i in range(4):
+        save_module(net, tmp_path / f"{i}.safetensors", meta)
+        files.append((tmp_path / f"{i}.safetensors").read_bytes())
+    assert len(set(files)) == 1
+    from srdistill.deploy.loading import load_sr_model
+
+    loaded = load_sr_model(tmp_path / "0.safetensors").network
+    want = net.state_dict()
+    assert all(torch.equal(v, want[k]) for k, v in loaded.state_dict().items())

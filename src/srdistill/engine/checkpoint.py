@@ -64,6 +64,7 @@ def save_module(module: nn.Module, path: str | Path, extra_meta: dict | None = N
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         save_file(state, str(tmp), metadata=meta)
+        canonical_header(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         umask = os.umask(0)  # the usual 0644 under the user's umask, readable by a server
@@ -73,6 +74,19 @@ def save_module(module: nn.Module, path: str | Path, extra_meta: dict | None = N
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
         raise
+
+
+def canonical_header(path: Path) -> None:
+    """Rewrite a safetensors header with sorted keys: safetensors writes its metadata and
+    tensor entries in hash-map order, so the same network saved twice would differ in
+    bytes (and in the SHA-256 that records name it by). The data block is untouched; its
+    offsets are relative to the header's end."""
+    raw = Path(path).read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + size])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the format's 8-byte alignment of the data block
+    Path(path).write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size :])
 
 
 def read_spec(path: str | Path) -> dict:

@@ -25,6 +25,7 @@ from srdistill.engine.trainer import train as train_method
 from srdistill.methods.plain import PlainMethod, PlainOptions  # isort: skip
 from srdistill.methods.self_distill import SelfDistillMethod, SelfDistillOptions  # isort: skip
 from srdistill.methods.kd import KDMethod, KDOptions  # isort: skip
+from srdistill.methods.dukd import DUKDMethod, DUKDOptions  # isort: skip
 from srdistill.methods.mutual_gan import MutualGANMethod, MutualOptions  # isort: skip
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def train(cfg: RunConfig, *, resume: bool = False, overwrite: bool = False) -> T
 
 __all__ = [
     "METHODS",
+    "DUKDMethod",
+    "DUKDOptions",
     "KDMethod",
     "KDOptions",
     "Method",

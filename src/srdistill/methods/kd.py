@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -61,44 +62,50 @@ class KDOptions(MethodOptions):
     # (or first channels) of this larger network of its architecture (usually the teacher).
     init_from: str | None = None
 
+    SECTION: ClassVar[str] = "kd"  # the config section these options live in (errors name it)
+
     def check(self, cfg: RunConfig, active: bool) -> None:
-        check_non_negative("kd.output_weight", self.output_weight)
-        check_non_negative("kd.feature_weight", self.feature_weight)
+        own = self.SECTION
+        check_non_negative(f"{own}.output_weight", self.output_weight)
+        check_non_negative(f"{own}.feature_weight", self.feature_weight)
         if not active:
             return
         if not self.teacher:
             raise ConfigError(
-                "method kd needs kd.teacher: a run folder or .safetensors of a teacher"
+                f"method {own} needs {own}.teacher: a run folder or .safetensors of a teacher"
             )
         require_single_output(cfg)
         for pair in self.feature_pairs:
             if pair.count(":") != 1 or not all(pair.split(":")):
                 raise ConfigError(
-                    f"kd.feature_pairs entry {pair!r} must look like "
+                    f"{own}.feature_pairs entry {pair!r} must look like "
                     "'student_module:teacher_module' (e.g. 'body.3:body.15')"
                 )
 
 
-def load_teacher(cfg: RunConfig, device: torch.device) -> nn.Module:
-    """The frozen teacher named by ``kd.teacher``, checked against what the config declares."""
+def load_teacher(cfg: RunConfig, device: torch.device, kd: KDOptions | None = None) -> nn.Module:
+    """The frozen teacher named by ``kd.teacher`` (``kd``: the method's options, default
+    the ``kd`` section), checked against what the config declares."""
     from srdistill.deploy.loading import load_sr_model
 
-    kd = cfg.kd
+    kd = kd or cfg.kd
+    own = kd.SECTION
     try:
         loaded = load_sr_model(kd.teacher, device=device)
     except CheckpointError as exc:
-        raise ConfigError(f"kd.teacher: {exc}") from None
+        raise ConfigError(f"{own}.teacher: {exc}") from None
     teacher = loaded.network
     if teacher.scale != cfg.scale:
         raise ConfigError(
-            f"kd.teacher {kd.teacher} is a x{teacher.scale} model but this run is x{cfg.scale}"
+            f"{own}.teacher {kd.teacher} is a x{teacher.scale} model but this run is x{cfg.scale}"
         )
     declared = (kd.teacher_blocks, kd.teacher_features)
     actual = (depth_of(teacher), getattr(teacher, "num_features", None))
     for want, got, what in zip(declared, actual, ("blocks", "features"), strict=True):
         if want is not None and want != got:
             raise ConfigError(
-                f"kd.teacher {kd.teacher} has {got} {what} but kd.teacher_{what} declares {want}"
+                f"{own}.teacher {kd.teacher} has {got} {what} but {own}.teacher_{what} "
+                f"declares {want}"
             )
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -109,11 +116,11 @@ def load_teacher(cfg: RunConfig, device: torch.device) -> nn.Module:
 class KDMethod(Method):
     def __init__(self, cfg: RunConfig, ctx: TrainingContext) -> None:
         super().__init__(cfg, ctx)
-        kd = cfg.kd
+        kd = self.options
         student = build_generator(cfg.scale, cfg.model)  # first: same init as plain
-        self.teacher = load_teacher(cfg, ctx.device)
+        self.teacher = load_teacher(cfg, ctx.device, kd)
         if kd.init_from:
-            start_from_deeper(student, kd.init_from, "kd.init_from")
+            start_from_deeper(student, kd.init_from, f"{kd.SECTION}.init_from")
         self.pairs: list[tuple[str, str]] = []
         self.adaptor: FeatureAdaptor | None = None
         if kd.feature != "none":
@@ -123,7 +130,7 @@ class KDMethod(Method):
                 self.student_tap = FeatureTap(student, [s for s, _ in self.pairs])
                 self.teacher_tap = FeatureTap(self.teacher, [t for _, t in self.pairs])
             except ValueError as exc:
-                raise ConfigError(f"kd.feature_pairs: {exc}") from None
+                raise ConfigError(f"{kd.SECTION}.feature_pairs: {exc}") from None
             if kd.feature == "fitnets":
                 widths = tapped_widths(student, self.teacher, self.pairs)
                 if any(a != b for a, b in widths):

@@ -13,6 +13,7 @@ from srdistill.reproduce.tables import TABLE_PRESETS, TABLES, reproduce
 STUDIES: dict[str, str] = {
     "study-a": "srdistill.reproduce.study_a:study_a",
     "study-b": "srdistill.reproduce.study_b:study_b",
+    "study-c": "srdistill.reproduce.study_c:study_c",
 }
 STUDY_PRESETS = ("study",)
 

@@ -25,9 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from srdistill.config import RunConfig
 from srdistill.data.datasets import load_benchmark
 from srdistill.data.io import atomic_write_bytes
+from srdistill.deploy.loading import load_sr_model
 from srdistill.engine.checkpoint import CheckpointManager
 from srdistill.engine.lock import RunLock, RunLocked
 from srdistill.engine.logging import read_metrics
@@ -81,6 +84,13 @@ class StudySpec:
     # Files or folders an evaluator writes beside eval.json that belong to the record
     # (small: e.g. the crops a figure is drawn from).
     record_extras: tuple[str, ...] = ()
+    # A teacher that is given, not trained here (e.g. the authors' weights imported from
+    # the pretrained catalog): runs folder -> its weights file. Its record holds its scores
+    # and fingerprints, never its weights; its arm's config only describes it (FLOPs).
+    given_teacher: Callable[[Path], Path] | None = None
+    # Commit every run's final network beside its record (each file under 2 MB: light
+    # students only), so later sessions can score them on other sets without retraining.
+    commit_weights: bool = False
 
     @property
     def teacher_run(self) -> str:
@@ -129,6 +139,15 @@ def weights_fingerprint(source: Path) -> str | None:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def weights_metadata(path: Path) -> dict:
+    """The provenance keys a weights file carries (an import's source name and SHA-256)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata() or {}
+    return {k: meta[k] for k in ("imported_from", "source_sha256") if k in meta}
 
 
 def file_sha256(path: Path) -> str:
@@ -329,6 +348,7 @@ class Study:
         self.teacher_dir = runs_dir / spec.teacher_run
         self._step_flops: dict[str, int] = {}
         self._committed: tuple[Path | None] | None = None
+        self._given: Path | None = None
 
     def config(
         self, arm: Arm, seed: int, teacher: Path | None = None, own_steps: bool = False
@@ -390,7 +410,12 @@ class Study:
 
     def teacher_source(self) -> Path:
         """Where arms read the teacher from: its run folder when it is trained here, else
-        the committed weights file, else the run folder (to be trained)."""
+        the committed weights file, else the run folder (to be trained). A given teacher:
+        its weights file."""
+        if self.spec.given_teacher is not None:
+            if self._given is None:
+                self._given = Path(self.spec.given_teacher(self.runs_dir))
+            return self._given
         if is_complete(self.teacher_dir):
             return self.teacher_dir
         return self.committed_teacher() or self.teacher_dir
@@ -429,11 +454,17 @@ class Study:
                 return {**record, "devices": run_devices(run_dir), "folder": str(run_dir)}
             record = self.evaluate(arm, run_dir, run_dir, self.teacher_source())
             record["seed"] = seed
+            weights = CheckpointManager(run_dir).latest() / TEACHER_WEIGHTS
+            if self.spec.commit_weights:
+                record["model_sha256"] = file_sha256(weights)
             atomic_write_bytes(run_dir / "eval.json", json.dumps(record, indent=1).encode())
         folder = run_dir
         if self.records:
             folder = record_dir(self.records, self.spec.run_name(arm, seed))
             copy_records(run_dir, folder, ("eval.json", *self.spec.record_extras))
+            if self.spec.commit_weights:
+                final = CheckpointManager(run_dir).latest() / TEACHER_WEIGHTS
+                atomic_write_bytes(folder / TEACHER_WEIGHTS, final.read_bytes())
         return {**record, "devices": run_devices(run_dir), "folder": str(folder)}
 
     def ensure_teacher(self) -> None:
@@ -443,6 +474,9 @@ class Study:
         another teacher exists (trained on another machine), it is kept and the new one is
         recorded beside it as ``<teacher_run>_<fingerprint>``, so every arm's record still
         names the teacher it learnt from and the tables can show each teacher's scores."""
+        if self.spec.given_teacher is not None:
+            self.record_given_teacher()
+            return
         if not is_complete(self.teacher_dir):
             if self.committed_teacher() is not None:
                 self.record_borrowed_teacher()
@@ -450,6 +484,26 @@ class Study:
             log.info("no teacher weights here or committed: training it (%s)", self.teacher_dir)
             train_unless_finished(self.config(self.spec.teacher_arm, 0))
         self.record_teacher()
+
+    def record_given_teacher(self) -> None:
+        """Score a given teacher once and record it (scores, fingerprints and the config
+        that describes it; not its weights)."""
+        if load_record(self.records, self.runs_dir, self.spec.teacher_run) is not None:
+            return
+        weights = self.teacher_source()
+        self.teacher_dir.mkdir(parents=True, exist_ok=True)  # where its lock lives
+        with RunLock(self.teacher_dir):
+            dest = record_dir(self.records, self.spec.teacher_run) if self.records else None
+            dest = dest or self.teacher_dir
+            record = self.evaluate(self.spec.teacher_arm, weights, dest)
+            record.update(seed=0, run=self.spec.teacher_run, model_sha256=file_sha256(weights))
+            record.update(weights_metadata(weights))  # where it was imported from
+            dest.mkdir(parents=True, exist_ok=True)
+            cfg = self.config(self.spec.teacher_arm, 0, own_steps=True)
+            text = yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+            atomic_write_bytes(dest / "config.yaml", text.encode())
+            atomic_write_bytes(dest / "eval.json", json.dumps(record, indent=1).encode())
+        log.info("given teacher %s recorded in %s", weights, dest)
 
     def record_borrowed_teacher(self) -> None:
         """A teacher committed by another study is scored by this study's evaluator and
@@ -580,6 +634,25 @@ class Study:
         if changed:
             Path(out).mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, json.dumps(cache, indent=1, sort_keys=True).encode())
+
+
+def score_networks(
+    spec: StudySpec, arm: Arm, run_dir: Path, sets: Sequence[str], out_dir: Path | None = None
+) -> dict:
+    """The plain evaluator: per-image PSNR/SSIM of each of the arm's networks (exits of a
+    multi-exit run included) on every set."""
+    loaded = load_sr_model(run_dir, scale=spec.scale)
+    networks: dict[str, dict[str, list[dict]]] = {}
+    for label, exit_block in arm.networks:
+        net = loaded.at_exit(exit_block).network
+        result = evaluate(net, sets, spec.scale, model_name=label)
+        per_set: dict[str, list[dict]] = {}
+        for row in result.rows:
+            per_set.setdefault(row["set"], []).append(
+                {"image": row["image"], "psnr": row["psnr"], "ssim": row["ssim"]}
+            )
+        networks[label] = per_set
+    return {"networks": networks}
 
 
 def bicubic_scores(

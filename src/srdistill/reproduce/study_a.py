@@ -39,8 +39,6 @@ from pathlib import Path
 
 from srdistill.data.catalog import TEST_SETS
 from srdistill.data.io import atomic_write_bytes
-from srdistill.deploy.loading import load_sr_model
-from srdistill.eval.evaluate import evaluate
 from srdistill.eval.figures import line_plot
 from srdistill.reproduce.runner import CONFIG_DIR, command_line
 from srdistill.reproduce.study import (
@@ -60,6 +58,7 @@ from srdistill.reproduce.study import (
     paired_contrast,
     read_curves,
     run_devices,
+    score_networks,
     seed_spread,
     select_jobs,
     set_means,
@@ -189,22 +188,7 @@ ABLATIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def evaluate_run(
-    spec: StudySpec, arm: Arm, run_dir: Path, sets: Sequence[str], out_dir: Path | None = None
-) -> dict:
-    """Per-image PSNR/SSIM of each of the arm's networks on every set."""
-    loaded = load_sr_model(run_dir, scale=spec.scale)
-    networks: dict[str, dict[str, list[dict]]] = {}
-    for label, exit_block in arm.networks:
-        net = loaded.at_exit(exit_block).network
-        result = evaluate(net, sets, spec.scale, model_name=label)
-        per_set: dict[str, list[dict]] = {}
-        for row in result.rows:
-            per_set.setdefault(row["set"], []).append(
-                {"image": row["image"], "psnr": row["psnr"], "ssim": row["ssim"]}
-            )
-        networks[label] = per_set
-    return {"networks": networks}
+evaluate_run = score_networks  # the name earlier callers used
 
 
 STUDY_A = StudySpec(

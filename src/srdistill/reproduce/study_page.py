@@ -1,0 +1,319 @@
+"""A study's page from its records: what every teacher-student study prints, generic.
+
+A study declares a ``PageSpec`` (its title, baselines, the precondition, the findings to
+judge); this module writes ``results.csv`` (one row per arm, seed, network and set),
+``results.md`` (preconditions first, per-arm tables with costs, paired contrasts with exact
+t intervals and win rates, the conclusion the intervals support) and ``cost_quality.png``.
+It names no arm, network or set of its own: they come from the spec and the records.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srdistill.data.io import atomic_write_bytes
+from srdistill.reproduce.runner import command_line
+from srdistill.reproduce.study import (
+    Study,
+    bicubic_scores,
+    device_lines,
+    mean_std,
+    paired_contrast,
+    set_means,
+    sets_in,
+)
+
+METRICS = ("psnr", "ssim")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A claim ``A − B > 0`` judged by the paired intervals over the sets."""
+
+    text: str
+    a: str
+    net_a: str
+    b: str
+    net_b: str
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    title: str
+    target: str  # the CLI name, for the command line printed on the page
+    teacher_label: str
+    baselines: Mapping[str, str]  # baseline arm -> its network label (the precondition)
+    min_teacher_gain_db: float
+    published_teacher: Mapping[str, float] = field(default_factory=dict)  # set -> PSNR
+    findings: Sequence[Finding] = ()
+    precondition_set: str = "BSD100"
+
+
+def light_network(study: Study, arm: str) -> str:
+    return study.spec.arm_by_name[arm].networks[0][0]
+
+
+def arm_rows(study: Study, results: dict) -> list[str]:
+    """The arms that have records, in declaration order."""
+    have = {a for a, _ in results}
+    return [a.name for a in study.spec.arms if a.name in have]
+
+
+def parameters(study: Study, arm: str) -> int:
+    from srdistill.models import build_generator
+
+    cfg = study.config(study.spec.arm_by_name[arm], 0, own_steps=True)
+    return sum(p.numel() for p in build_generator(cfg.scale, cfg.model).parameters())
+
+
+def arm_cost(results: dict, arm: str) -> dict:
+    recs = [r for (a, _), r in results.items() if a == arm]
+    flops = [r["train_flops"] for r in recs if r.get("train_flops")]
+    return {
+        "steps": recs[0].get("step"),
+        "flops": statistics.fmean(flops) if flops else None,
+        "seconds": statistics.fmean(r.get("train_seconds") or 0.0 for r in recs),
+    }
+
+
+def results_csv(study: Study, results: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["arm", "seed", "network", "set", "psnr", "ssim", "train_seconds", "train_flops"])
+    order = [a.name for a in study.spec.arms]
+    for (arm, seed), rec in sorted(
+        results.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
+    ):
+        for net, per_set in rec["networks"].items():
+            for set_name, rows in per_set.items():
+                w.writerow(
+                    [
+                        arm,
+                        seed,
+                        net,
+                        set_name,
+                        f"{statistics.fmean(r['psnr'] for r in rows):.4f}",
+                        f"{statistics.fmean(r['ssim'] for r in rows):.5f}",
+                        f"{rec.get('train_seconds') or 0.0:.1f}",
+                        rec.get("train_flops") or "",
+                    ]
+                )
+    return buf.getvalue()
+
+
+def precondition_lines(page: PageSpec, study: Study, results: dict) -> tuple[list[str], bool]:
+    """The checks that make the contrasts meaningful, and whether all of them hold."""
+    teacher, s = study.spec.teacher, page.precondition_set
+    t_scores = set_means(results, teacher, light_network(study, teacher), s)
+    if not t_scores:
+        return ["- the teacher has no record yet: nothing is read."], False
+    t_psnr = statistics.fmean(t_scores.values())
+    lines, holds = [], True
+    for set_name, published in page.published_teacher.items():
+        got = set_means(results, teacher, light_network(study, teacher), set_name)
+        if got:
+            value = statistics.fmean(got.values())
+            lines.append(
+                f"- {page.teacher_label} scores {value:.3f} dB on {set_name} "
+                f"(published {published:.2f}): the teacher is the published network."
+            )
+    for base, net in page.baselines.items():
+        scores = set_means(results, base, net, s)
+        if not scores:
+            lines.append(f"- {base}: no record yet.")
+            continue
+        gain = t_psnr - statistics.fmean(scores.values())
+        ok = gain >= page.min_teacher_gain_db
+        holds &= ok
+        lines.append(
+            f"- the teacher is stronger than {base} by ≥ {page.min_teacher_gain_db} dB on {s}: "
+            f"{gain:+.3f} dB: {'holds' if ok else 'does NOT hold'}."
+        )
+    return lines, holds
+
+
+def arm_table(
+    study: Study, results: dict, bicubic: dict, sets: list[str], metric: str
+) -> list[str]:
+    digits = 3 if metric == "psnr" else 4
+    lines = [
+        "| arm | seeds | " + " | ".join(sets) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in sets) + " |",
+        "| bicubic | - | "
+        + " | ".join(f"{bicubic[s][metric]:.{digits}f}" for s in sets if s in bicubic)
+        + " |",
+    ]
+    for arm in arm_rows(study, results):
+        net = light_network(study, arm)
+        cells = [
+            mean_std(
+                [v for _, v in sorted(set_means(results, arm, net, s, metric).items())], digits
+            )
+            for s in sets
+        ]
+        n = len({seed for a, seed in results if a == arm})
+        lines.append(f"| {arm} | {n} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def cost_table(study: Study, results: dict) -> list[str]:
+    lines = [
+        "| arm | parameters | steps | train TFLOP (teacher forwards in) | train s (mean) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for arm in arm_rows(study, results):
+        if arm == study.spec.teacher:
+            continue
+        c = arm_cost(results, arm)
+        flops = f"{c['flops'] / 1e12:.1f}" if c["flops"] else "-"
+        lines.append(
+            f"| {arm} | {parameters(study, arm):,} | {c['steps']} | {flops} | {c['seconds']:.0f} |"
+        )
+    return lines
+
+
+def contrast_table(page: PageSpec, results: dict, sets: list[str]) -> list[str]:
+    lines = [
+        "| contrast | metric | set | seeds | mean | 95% interval | A better |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in page.findings:
+        for metric in METRICS:
+            for s in sets:
+                c = paired_contrast(results, f.a, f.net_a, f.b, f.net_b, s, metric)
+                if c is None:
+                    continue
+                d = 3 if metric == "psnr" else 4
+                interval = "-" if math.isnan(c.low) else f"[{c.low:+.{d}f}, {c.high:+.{d}f}]"
+                lines.append(
+                    f"| {f.a} − {f.b} | {metric} | {s} | {c.seeds} | {c.mean:+.{d}f} | "
+                    f"{interval} | {c.win_rate:.0%} of {c.images}x{c.seeds} |"
+                )
+    return lines
+
+
+def verdict_lines(page: PageSpec, results: dict, sets: list[str]) -> list[str]:
+    """Each finding: supported when its PSNR interval lies above 0 on most sets measured
+    with 2+ seeds, contradicted when below 0 on most, not shown otherwise."""
+    lines = []
+    for f in page.findings:
+        above = below = measured = 0
+        for s in sets:
+            c = paired_contrast(results, f.a, f.net_a, f.b, f.net_b, s)
+            if c is None or c.seeds < 2:
+                continue
+            measured += 1
+            above += c.low > 0
+            below += c.high < 0
+        if measured == 0:
+            lines.append(f"- {f.text}: not yet measured with 2+ seeds.")
+            continue
+        state = (
+            "supported"
+            if above > measured / 2
+            else "contradicted (the opposite holds)"
+            if below > measured / 2
+            else "not shown (the interval includes 0 on most sets)"
+        )
+        lines.append(
+            f"- {f.text}: {state}; PSNR interval above 0 on {above}, below 0 on {below} "
+            f"of {measured} sets."
+        )
+    return lines
+
+
+def cost_quality_points(study: Study, results: dict, set_name: str) -> list[tuple]:
+    points = []
+    for arm in arm_rows(study, results):
+        flops = arm_cost(results, arm)["flops"]
+        scores = list(set_means(results, arm, light_network(study, arm), set_name).values())
+        if flops and scores:
+            spread = statistics.stdev(scores) if len(scores) > 1 else math.nan
+            points.append((arm, flops / 1e12, statistics.fmean(scores), spread))
+    return points
+
+
+def write_study_page(  # noqa: PLR0913
+    page: PageSpec,
+    study: Study,
+    results: dict,
+    out: Path,
+    preset: str,
+    seeds: int,
+    overrides: Sequence[str],
+) -> Path:
+    """Write results.csv, results.md and cost_quality.png into ``out``; returns the page."""
+    from srdistill.eval.figures import scatter_panels
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sets = sets_in(results, study.sets)
+    bicubic = bicubic_scores(out, study.sets, study.spec.scale)
+    atomic_write_bytes(out / "results.csv", results_csv(study, results).encode())
+    points = cost_quality_points(study, results, page.precondition_set)
+    figure = out / "cost_quality.png"
+    if points:
+        scatter_panels(
+            [("the teacher exists already (its training not counted)", points)],
+            figure,
+            "training TFLOP",
+            f"{page.precondition_set} PSNR (dB), ± seed SD",
+        )
+    pre, holds = precondition_lines(page, study, results)
+    md = [
+        f"# {page.title}",
+        "",
+        f"Command: `{command_line(page.target, preset, seeds, overrides)}` (rebuilds this page "
+        "from the committed records in `runs/`, training only what is missing).",
+        "",
+        "Every cell: the final iterate of each run (never a checkpoint picked by a test "
+        "score); mean ± standard deviation over seeds; PSNR/SSIM on Y with a 4-pixel border "
+        "cut. Same seed = the same initial student weights and data order in every arm.",
+        "",
+        "## Preconditions (checked before any contrast is read)",
+        "",
+        *pre,
+        "",
+        "## PSNR (dB) per arm",
+        "",
+        *arm_table(study, results, bicubic, sets, "psnr"),
+        "",
+        "## SSIM per arm",
+        "",
+        *arm_table(study, results, bicubic, sets, "ssim"),
+        "",
+        "## Cost per arm",
+        "",
+        "Training FLOPs: one real training step counted by PyTorch's FlopCounterMode "
+        "(convolutions and matrix products, forward and backward, the frozen teacher's "
+        "forwards included) times the steps trained. Seconds: median logged step time x "
+        "steps on the machine that ran them.",
+        "",
+        *cost_table(study, results),
+        *(["", f"![cost and quality]({figure.name})"] if points else []),
+        "",
+        "## Paired contrasts (A − B per seed, exact 95% Student-t interval over seeds)",
+        "",
+        "A better: the share of (image, seed) pairs where A scores higher.",
+        "",
+        *contrast_table(page, results, sets),
+        "",
+        "## Conclusion",
+        "",
+        *(
+            verdict_lines(page, results, sets)
+            if holds
+            else ["A precondition does not hold (or is not measured yet): no contrast is read."]
+        ),
+        *device_lines(results, study.spec.arm_index),
+        "",
+    ]
+    path = out / "results.md"
+    atomic_write_bytes(path, "\n".join(md).encode())
+    return path
