@@ -105,7 +105,7 @@ def test_exits_on_a_plain_srresnet_are_refused_not_ignored():
 def test_switching_model_arch_keeps_shared_sizes_and_drops_the_rest(caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="srdistill.config")
+    caplog.set_level(logging.INFO, logger="srdistill.schema")
     cfg = load_config("self_distill/srresnet8_alone", "quick", ["model.arch=imdn"])
     # IMDN shares num_blocks and num_features with SRResNet; it has no bicubic_skip/exits.
     assert (cfg.model.arch, cfg.model.num_blocks, cfg.model.num_features) == ("imdn", 8, 32)

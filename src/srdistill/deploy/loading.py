@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from srdistill.config import short_repr
 from srdistill.engine.checkpoint import CheckpointManager, load_module
 from srdistill.errors import CheckpointError
 from srdistill.models import depth_of, describe, has_exits, is_generator
+from srdistill.schema import short_repr
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from srdistill.config import RunConfig
 from srdistill.engine.distributed import DistInfo
 from srdistill.engine.method import TrainingContext
 from srdistill.engine.trainer import MethodFactory, build_method
+from srdistill.schema import RunConfig
 
 
 def train_step_flops(cfg: RunConfig, factory: MethodFactory) -> int:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from srdistill.config import METHOD_OPTIONS, OptimConfig, RunConfig, register_method_options
 from srdistill.engine.distributed import DistInfo, prepare_module
+from srdistill.schema import METHOD_OPTIONS, OptimConfig, RunConfig, register_method_options
 
 
 @dataclass

@@ -21,15 +21,6 @@ from pathlib import Path
 
 import torch
 
-from srdistill.config import (
-    CONFIG_SCHEMA,
-    RunConfig,
-    changed_keys,
-    flatten,
-    read_saved_config,
-    save_config,
-    short_repr,
-)
 from srdistill.data.datasets import TrainPatches, load_benchmark
 from srdistill.data.io import set_max_pixels
 from srdistill.engine.checkpoint import (
@@ -50,6 +41,15 @@ from srdistill.errors import CheckpointError, ConfigError, DataError, SrdistillE
 from srdistill.eval.evaluate import super_resolve
 from srdistill.metrics.registry import METRICS, check_names, score
 from srdistill.progress import Progress
+from srdistill.schema import (
+    CONFIG_SCHEMA,
+    RunConfig,
+    changed_keys,
+    flatten,
+    read_saved_config,
+    save_config,
+    short_repr,
+)
 
 log = logging.getLogger(__name__)
 

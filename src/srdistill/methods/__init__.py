@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
-from srdistill.config import METHOD_OPTIONS, RunConfig
 from srdistill.engine.method import (
     METHODS,
     Method,
@@ -20,6 +19,7 @@ from srdistill.engine.method import (
 )
 from srdistill.engine.trainer import TrainResult
 from srdistill.engine.trainer import train as train_method
+from srdistill.schema import METHOD_OPTIONS, RunConfig
 
 # Built-ins, in the order their sections appear in saved configs.
 from srdistill.methods.plain import PlainMethod, PlainOptions  # isort: skip

@@ -28,13 +28,13 @@ from typing import ClassVar
 
 import torch
 
-from srdistill.config import RunConfig, check_non_negative, check_range
 from srdistill.engine.method import register_method
 from srdistill.errors import ConfigError
 from srdistill.losses import pixel_loss
 from srdistill.losses.kd import output_kd_loss
 from srdistill.methods.kd import KDMethod, KDOptions
 from srdistill.ops.imresize import imresize
+from srdistill.schema import RunConfig, check_non_negative, check_range
 
 
 @dataclass

@@ -18,13 +18,6 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from srdistill.config import (
-    MethodOptions,
-    RunConfig,
-    check_non_negative,
-    choices,
-    require_single_output,
-)
 from srdistill.engine.checkpoint import unwrap
 from srdistill.engine.method import Method, TrainingContext, register_method
 from srdistill.errors import CheckpointError, ConfigError
@@ -34,6 +27,13 @@ from srdistill.losses.pixel import PIXEL_LOSSES
 from srdistill.methods.starts import start_from_deeper
 from srdistill.models import FeatureAdaptor, build_generator, depth_of
 from srdistill.models.hooks import FeatureTap
+from srdistill.schema import (
+    MethodOptions,
+    RunConfig,
+    check_non_negative,
+    choices,
+    require_single_output,
+)
 
 FEATURE_KD = ("none", "fitnets", "fakd")
 

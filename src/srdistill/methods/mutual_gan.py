@@ -23,15 +23,6 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from srdistill.config import (
-    MethodOptions,
-    RunConfig,
-    check_non_negative,
-    check_positive,
-    check_range,
-    choices,
-    require_single_output,
-)
 from srdistill.engine.checkpoint import load_module, unwrap
 from srdistill.engine.method import Method, TrainingContext, register_method
 from srdistill.errors import CheckpointError, ConfigError
@@ -45,6 +36,15 @@ from srdistill.losses.perceptual import content_loss, pixel_mse_loss
 from srdistill.models import Discriminator, build_generator, describe, has_exits
 from srdistill.models.registry import spec_summary
 from srdistill.models.vgg import STAND_IN_NOTE, build_vgg19_features
+from srdistill.schema import (
+    MethodOptions,
+    RunConfig,
+    check_non_negative,
+    check_positive,
+    check_range,
+    choices,
+    require_single_output,
+)
 
 MUTUAL_MODES = ("independent", "ml", "ml_soft", "confidence", "confidence_soft")
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from srdistill.config import MethodOptions, RunConfig, choices, require_single_output
 from srdistill.engine.checkpoint import unwrap
 from srdistill.engine.method import Method, TrainingContext, register_method
 from srdistill.losses import pixel_loss
 from srdistill.losses.pixel import PIXEL_LOSSES
 from srdistill.methods.starts import start_from_deeper
 from srdistill.models import build_generator
+from srdistill.schema import MethodOptions, RunConfig, choices, require_single_output
 
 
 @dataclass

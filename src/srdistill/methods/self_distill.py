@@ -10,14 +10,6 @@ from functools import partial
 import torch
 from torch import nn
 
-from srdistill.config import (
-    MODEL_OPTIONS,
-    MethodOptions,
-    RunConfig,
-    check_non_negative,
-    choices,
-    is_multi_exit,
-)
 from srdistill.engine.checkpoint import unwrap
 from srdistill.engine.method import Method, TrainingContext, register_method
 from srdistill.errors import ConfigError
@@ -25,6 +17,14 @@ from srdistill.losses import self_distillation_loss
 from srdistill.losses.pixel import PIXEL_LOSSES
 from srdistill.models import build_generator, describe
 from srdistill.models.registry import spec_summary
+from srdistill.schema import (
+    MODEL_OPTIONS,
+    MethodOptions,
+    RunConfig,
+    check_non_negative,
+    choices,
+    is_multi_exit,
+)
 
 
 @dataclass

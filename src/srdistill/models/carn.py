@@ -25,7 +25,6 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import CheckpointError, ConfigError
 from srdistill.models.blocks import DIV2K_RGB_MEAN, MeanShift
 from srdistill.models.foreign import (
@@ -42,6 +41,7 @@ from srdistill.models.foreign import (
     shifted,
 )
 from srdistill.models.registry import Architecture, register_architecture, register_network
+from srdistill.schema import ModelOptions, RunConfig, check_range
 
 
 def fuse(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -23,7 +23,13 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from srdistill.models.registry import NETWORKS, build_model, register_network, spec_summary
+from srdistill.models.registry import (
+    NETWORKS,
+    build_model,
+    register_multi_exit_wrapper,
+    register_network,
+    spec_summary,
+)
 
 
 class ChainNetwork(nn.Module):
@@ -241,3 +247,6 @@ def slice_width(student: nn.Module, teacher: nn.Module) -> list[str]:
         own[name] = wide[tuple(slice(0, n) for n in value.shape)].clone()
     student.load_state_dict(own, strict=True)
     return list(own)
+
+
+register_multi_exit_wrapper(MultiExitChain.around)

@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
 from srdistill.models.blocks import (
     GlobalSkipChain,
@@ -40,6 +39,7 @@ from srdistill.models.foreign import (
     shape,
 )
 from srdistill.models.registry import Architecture, register_architecture, register_network
+from srdistill.schema import ModelOptions, RunConfig, check_range
 
 
 class ResidualBlock(nn.Module):

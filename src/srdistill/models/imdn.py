@@ -28,7 +28,6 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
 from srdistill.models.blocks import FusedBlocksNetwork
 from srdistill.models.foreign import (
@@ -45,6 +44,7 @@ from srdistill.models.foreign import (
     shifted,
 )
 from srdistill.models.registry import Architecture, register_architecture, register_network
+from srdistill.schema import ModelOptions, RunConfig, check_range
 
 
 class ContrastChannelAttention(nn.Module):

@@ -27,8 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from srdistill.config import ModelOptions, RunConfig, register_model_options
 from srdistill.errors import CheckpointError, ConfigError
+from srdistill.schema import ModelOptions, RunConfig, register_model_options
 
 # key -> (type, lowest, highest): what a stored spec may say. Lists hold ints in 1..4096
 # (at most ``highest`` of them); a dict is a nested spec.
@@ -63,6 +63,14 @@ class Architecture:
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
+# Gives a built chain network its exits: set by models/chain.py when it is imported (the
+# chain module builds on this registry, so the registry cannot import it).
+_MULTI_EXIT_WRAPPER: list[Callable[[nn.Module, list[int]], nn.Module]] = []
+
+
+def register_multi_exit_wrapper(wrap: Callable[[nn.Module, list[int]], nn.Module]) -> None:
+    """Declare how a chain network gets exits (``MultiExitChain.around``)."""
+    _MULTI_EXIT_WRAPPER[:] = [wrap]
 
 
 def register_architecture(arch: Architecture) -> Architecture:
@@ -98,9 +106,12 @@ def _multi_exit_form(arch: Architecture) -> Architecture:
     )
 
     def build(scale: int, opts: Any) -> nn.Module:
-        from srdistill.models.chain import MultiExitChain
-
-        return MultiExitChain.around(arch.build(scale, opts), opts.exits)
+        if not _MULTI_EXIT_WRAPPER:
+            raise ConfigError(
+                f"model.arch multi_exit_{arch.name} needs srdistill.models.chain: import "
+                "srdistill.models"
+            )
+        return _MULTI_EXIT_WRAPPER[0](arch.build(scale, opts), opts.exits)
 
     return Architecture(
         "multi_exit_" + arch.name,

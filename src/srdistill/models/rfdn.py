@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError, DataError
 from srdistill.models.blocks import FusedBlocksNetwork, check_rgb_range
 from srdistill.models.foreign import (
@@ -45,6 +44,7 @@ from srdistill.models.foreign import (
     shifted,
 )
 from srdistill.models.registry import Architecture, register_architecture, register_network
+from srdistill.schema import ModelOptions, RunConfig, check_range
 
 MIN_LR_SIZE = 15  # ESA: strided 3x3 (no padding) then a 7-pixel max-pool must fit
 

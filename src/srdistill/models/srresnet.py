@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srdistill.config import ModelOptions, RunConfig, check_range
 from srdistill.errors import ConfigError
 from srdistill.models.blocks import subpixel_upsampler
 from srdistill.models.chain import ChainNetwork, MultiExitChain
@@ -37,6 +36,7 @@ from srdistill.models.registry import (
     register_architecture,
     register_network,
 )
+from srdistill.schema import ModelOptions, RunConfig, check_range
 
 
 class ResidualBlock(nn.Module):

@@ -120,7 +120,7 @@ PAGE = PageSpec(
     title="Study C: KD from the IMDN authors' x4 network into light IMDN students",
     target="study-c",
     teacher_label="the imported IMDN x4 (authors' weights)",
-    baselines={f"{s}_alone": s for s in STUDENTS},
+    baselines={f"{s}_alone": "student" for s in STUDENTS},
     min_teacher_gain_db=MIN_TEACHER_GAIN_DB,
     published_teacher={"BSD100": PUBLISHED_BSD100},
     findings=_findings(),
@@ -138,14 +138,20 @@ def study_c(
     config_dir: Path = CONFIG_DIR,
     wait_seconds: float = 30.0,
     arms: Sequence[str] | None = None,
+    teacher: Path | None = None,
 ) -> Path:
-    """Train what is missing (seed by seed), evaluate it, and write the page and csv."""
+    """Train what is missing (seed by seed), evaluate it, and write the page and csv.
+    ``teacher``: another srdistill network file as the given teacher (its record says
+    which by SHA-256); default the catalog's IMDN x4."""
+    from dataclasses import replace
+
     from srdistill.reproduce.study import select_jobs
 
+    spec = STUDY_C if teacher is None else replace(STUDY_C, given_teacher=lambda _: teacher)
     runs_dir = Path(runs_dir) / preset
     present = available_sets(list(sets or TEST_SETS), SCALE)
     out = Path(records) if records else runs_dir
-    study = Study(STUDY_C, preset, runs_dir, records, present, list(overrides), config_dir)
-    results = study.run_all(select_jobs(STUDY_C, seeds, arms), train_missing, wait_seconds)
+    study = Study(spec, preset, runs_dir, records, present, list(overrides), config_dir)
+    results = study.run_all(select_jobs(spec, seeds, arms), train_missing, wait_seconds)
     study.add_train_flops(results, out)
     return write_study_page(PAGE, study, results, out, preset, seeds, overrides)
