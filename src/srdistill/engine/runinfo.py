@@ -50,6 +50,18 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def cpu_model() -> str:
+    """The processor's name (``model name`` in /proc/cpuinfo on Linux): step times of runs
+    on an Intel Xeon and an AMD EPYC are not comparable, and records must say which."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment_record(device: str, world_size: int) -> dict:
     import torch
 
@@ -57,6 +69,7 @@ def environment_record(device: str, world_size: int) -> dict:
         "git": git_state(),
         "packages": package_versions(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
         "device": device,
         "cuda": torch.version.cuda,
         "world_size": world_size,
