@@ -10,19 +10,16 @@ import statistics
 import pytest
 import yaml
 
+from srdistill.reproduce.study import image_contrast, paired_contrast, read_curves, seed_spread
 from srdistill.reproduce.study_a import (
     ARMS,
-    image_contrast,
     jobs,
-    light_model_curves,
-    paired_contrast,
     precondition,
-    read_curves,
     results_markdown,
-    seed_spread,
     study_a,
     teacher_mismatches,
 )
+from srdistill.reproduce.study_tables import validation_curves as light_model_curves
 from tests.conftest import write_images
 
 
@@ -315,7 +312,7 @@ def test_a_retrained_teacher_is_recorded_beside_the_old_one(tmp_path):
 
 
 def test_contrasts_across_teachers_are_marked():
-    from srdistill.reproduce.study_a import mixes_teachers
+    from srdistill.reproduce.study import mixes_teachers
 
     res = fake_results({("teacher_init", 0): [1.0], ("deep_supervision", 0): [1.0]})
     res[("teacher_init", 0)]["teacher_weights_sha256"] = "a"
@@ -327,7 +324,7 @@ def test_contrasts_across_teachers_are_marked():
 
 
 def test_intervals_use_the_exact_t_quantile_for_every_df():
-    from srdistill.reproduce.study_a import t_quantile
+    from srdistill.reproduce.study import t_quantile
 
     # Set14 has 14 images: df 13, whose quantile is 2.160 (the old table fell back to 1.96).
     assert t_quantile(13) == pytest.approx(2.1604, abs=1e-4)
@@ -366,7 +363,8 @@ def test_a_finished_run_is_evaluated_by_one_process_only(tmp_path):
 
 
 def test_runs_resumed_on_another_device_are_listed_apart(tmp_path):
-    from srdistill.reproduce.study_a import _device_lines, run_devices
+    from srdistill.reproduce.study import device_lines, run_devices
+    from srdistill.reproduce.study_a import STUDY_A
 
     def session(device, step):
         return {"environment": {"device": device}, "started_at_step": step}
@@ -385,7 +383,8 @@ def test_runs_resumed_on_another_device_are_listed_apart(tmp_path):
         ("teacher", 0): {"run": "teacher_seed0", "devices": run_devices(gpu)},
         ("self_distill_warm", 0): {"run": "self_distill_warm_seed0", "devices": run_devices(mixed)},
     }
-    text = "\n".join(_device_lines(results))
+    text = "\n".join(device_lines(results, STUDY_A.arm_index))
     assert "- cuda:0: teacher_seed0" in text
     assert "- cuda:0, then cpu from step 1614: self_distill_warm_seed0" in text
-    assert _device_lines({("teacher", 0): results[("teacher", 0)]}) == []  # one device: silent
+    one_device = {("teacher", 0): results[("teacher", 0)]}
+    assert device_lines(one_device, STUDY_A.arm_index) == []  # one device: silent
