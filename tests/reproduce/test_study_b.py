@@ -7,20 +7,18 @@ import pytest
 import torch
 
 from srdistill.config import CONFIG_DIR
-from srdistill.reproduce.study import Arm, Study, StudySpec, paired_contrast
-from srdistill.reproduce.study_b import (
-    ARMS,
+from srdistill.reproduce.cohort_eval import (
     COHORT,
-    check_preconditions,
     classification,
     cohort_mean,
     colour_shift,
     crop_positions,
     roc_auc,
-    scalar_contrast,
-    study_b,
-    trade_off_excess,
 )
+from srdistill.reproduce.cohort_tables import discriminator_value
+from srdistill.reproduce.study import Arm, Study, StudySpec, paired_contrast
+from srdistill.reproduce.study_b import ARMS, TRADE_OFF_ENDS, check_preconditions, study_b
+from srdistill.reproduce.study_tables import line_excess, scalar_contrast
 from tests.conftest import write_images
 
 TINY = [
@@ -107,13 +105,14 @@ def test_trade_off_excess_is_zero_on_the_brake_line_and_measures_a_shift_off_it(
             ("ml", 1): ([26.4], [26.4]),  # no independent/confidence of seed 1: not used
         }
     )
-    assert trade_off_excess(res, "ml", "BSD100") == [pytest.approx(0.0, abs=1e-9)]
+    on_line = line_excess(res, "ml", "BSD100", TRADE_OFF_ENDS, COHORT)
+    assert on_line == [pytest.approx(0.0, abs=1e-9)]
     for member in ("member0", "member1"):
         res[("ml", 0)]["networks"][member]["BSD100"][0]["niqe"] -= 0.2
     res[("ml", 0)]["networks"][COHORT] = cohort_mean(
         [res[("ml", 0)]["networks"]["member0"], res[("ml", 0)]["networks"]["member1"]]
     )
-    assert trade_off_excess(res, "ml", "BSD100") == [pytest.approx(-0.2)]
+    assert line_excess(res, "ml", "BSD100", TRADE_OFF_ENDS, COHORT) == [pytest.approx(-0.2)]
 
 
 def test_preconditions_fail_on_a_collapsed_cohort_and_say_so():
@@ -145,7 +144,9 @@ def test_discriminator_contrast_is_paired_by_seed():
 
     res = {("ml", 0): rec(0.8), ("ml", 1): rec(0.7), ("independent", 0): rec(0.6)}
     res[("independent", 1)] = rec(0.6)
-    mean, low, high, n = scalar_contrast(res, "ml", "independent", "own_auc")
+    mean, low, high, n = scalar_contrast(
+        res, "ml", "independent", lambda rec: discriminator_value(rec, "own_auc")
+    )
     assert n == 2 and mean == pytest.approx(0.15) and low < mean < high
 
 

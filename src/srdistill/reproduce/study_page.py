@@ -9,9 +9,6 @@ It names no arm, network or set of its own: they come from the spec and the reco
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,28 +16,20 @@ from pathlib import Path
 
 from srdistill.data.io import atomic_write_bytes
 from srdistill.reproduce.runner import command_line
-from srdistill.reproduce.study import (
-    Study,
-    bicubic_scores,
-    device_lines,
-    mean_std,
-    paired_contrast,
-    set_means,
-    sets_in,
+from srdistill.reproduce.study import Study, bicubic_scores, device_lines, set_means, sets_in
+from srdistill.reproduce.study_tables import (
+    Finding,
+    arm_costs,
+    arm_table,
+    contrast_rows,
+    cost_quality_points,
+    network_csv,
+    tflop,
+    verdict_lines,
 )
 
 METRICS = ("psnr", "ssim")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A claim ``A − B > 0`` judged by the paired intervals over the sets."""
-
-    text: str
-    a: str
-    net_a: str
-    b: str
-    net_b: str
+__all__ = ["Finding", "PageSpec", "write_study_page"]
 
 
 @dataclass(frozen=True)
@@ -72,41 +61,6 @@ def parameters(study: Study, arm: str) -> int:
 
     cfg = study.config(study.spec.arm_by_name[arm], 0, own_steps=True)
     return sum(p.numel() for p in build_generator(cfg.scale, cfg.model).parameters())
-
-
-def arm_cost(results: dict, arm: str) -> dict:
-    recs = [r for (a, _), r in results.items() if a == arm]
-    flops = [r["train_flops"] for r in recs if r.get("train_flops")]
-    return {
-        "steps": recs[0].get("step"),
-        "flops": statistics.fmean(flops) if flops else None,
-        "seconds": statistics.fmean(r.get("train_seconds") or 0.0 for r in recs),
-    }
-
-
-def results_csv(study: Study, results: dict) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["arm", "seed", "network", "set", "psnr", "ssim", "train_seconds", "train_flops"])
-    order = [a.name for a in study.spec.arms]
-    for (arm, seed), rec in sorted(
-        results.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
-    ):
-        for net, per_set in rec["networks"].items():
-            for set_name, rows in per_set.items():
-                w.writerow(
-                    [
-                        arm,
-                        seed,
-                        net,
-                        set_name,
-                        f"{statistics.fmean(r['psnr'] for r in rows):.4f}",
-                        f"{statistics.fmean(r['ssim'] for r in rows):.5f}",
-                        f"{rec.get('train_seconds') or 0.0:.1f}",
-                        rec.get("train_flops") or "",
-                    ]
-                )
-    return buf.getvalue()
 
 
 def precondition_lines(page: PageSpec, study: Study, results: dict) -> tuple[list[str], bool]:
@@ -143,105 +97,35 @@ def precondition_lines(page: PageSpec, study: Study, results: dict) -> tuple[lis
     return lines, holds
 
 
-def arm_table(
-    study: Study, results: dict, bicubic: dict, sets: list[str], metric: str
-) -> list[str]:
-    digits = 3 if metric == "psnr" else 4
-    lines = [
-        "| arm | seeds | " + " | ".join(sets) + " |",
-        "| --- | --- | " + " | ".join("---" for _ in sets) + " |",
-        "| bicubic | - | "
-        + " | ".join(f"{bicubic[s][metric]:.{digits}f}" for s in sets if s in bicubic)
-        + " |",
-    ]
-    for arm in arm_rows(study, results):
-        net = light_network(study, arm)
-        cells = [
-            mean_std(
-                [v for _, v in sorted(set_means(results, arm, net, s, metric).items())], digits
-            )
-            for s in sets
-        ]
-        n = len({seed for a, seed in results if a == arm})
-        lines.append(f"| {arm} | {n} | " + " | ".join(cells) + " |")
-    return lines
-
-
 def cost_table(study: Study, results: dict) -> list[str]:
     lines = [
         "| arm | parameters | steps | train TFLOP (teacher forwards in) | train s (mean) |",
         "| --- | --- | --- | --- | --- |",
     ]
+    costs = arm_costs(results, study.spec.arms)
     for arm in arm_rows(study, results):
         if arm == study.spec.teacher:
             continue
-        c = arm_cost(results, arm)
-        flops = f"{c['flops'] / 1e12:.1f}" if c["flops"] else "-"
+        c = costs[arm]
         lines.append(
-            f"| {arm} | {parameters(study, arm):,} | {c['steps']} | {flops} | {c['seconds']:.0f} |"
+            f"| {arm} | {parameters(study, arm):,} | {c['steps']} | {tflop(c['flops'])} | "
+            f"{c['seconds']:.0f} |"
         )
     return lines
 
 
 def contrast_table(page: PageSpec, results: dict, sets: list[str]) -> list[str]:
-    lines = [
+    pairs = [(f"{f.a} − {f.b}", f.a, f.net_a, f.b, f.net_b) for f in page.findings]
+    return [
         "| contrast | metric | set | seeds | mean | 95% interval | A better |",
         "| --- | --- | --- | --- | --- | --- | --- |",
+        *contrast_rows(results, pairs, sets, METRICS, digits={"ssim": 4}),
     ]
-    for f in page.findings:
-        for metric in METRICS:
-            for s in sets:
-                c = paired_contrast(results, f.a, f.net_a, f.b, f.net_b, s, metric)
-                if c is None:
-                    continue
-                d = 3 if metric == "psnr" else 4
-                interval = "-" if math.isnan(c.low) else f"[{c.low:+.{d}f}, {c.high:+.{d}f}]"
-                lines.append(
-                    f"| {f.a} − {f.b} | {metric} | {s} | {c.seeds} | {c.mean:+.{d}f} | "
-                    f"{interval} | {c.win_rate:.0%} of {c.images}x{c.seeds} |"
-                )
-    return lines
 
 
-def verdict_lines(page: PageSpec, results: dict, sets: list[str]) -> list[str]:
-    """Each finding: supported when its PSNR interval lies above 0 on most sets measured
-    with 2+ seeds, contradicted when below 0 on most, not shown otherwise."""
-    lines = []
-    for f in page.findings:
-        above = below = measured = 0
-        for s in sets:
-            c = paired_contrast(results, f.a, f.net_a, f.b, f.net_b, s)
-            if c is None or c.seeds < 2:
-                continue
-            measured += 1
-            above += c.low > 0
-            below += c.high < 0
-        if measured == 0:
-            lines.append(f"- {f.text}: not yet measured with 2+ seeds.")
-            continue
-        state = (
-            "supported"
-            if above > measured / 2
-            else "contradicted (the opposite holds)"
-            if below > measured / 2
-            else "not shown (the interval includes 0 on most sets)"
-        )
-        lines.append(
-            f"- {f.text}: {state}; PSNR interval above 0 on {above}, below 0 on {below} "
-            f"of {measured} sets."
-        )
-    return lines
-
-
-def cost_quality_points(study: Study, results: dict, set_name: str) -> list[tuple]:
-    points = []
-    for arm in arm_rows(study, results):
-        flops = arm_cost(results, arm)["flops"]
-        scores = list(set_means(results, arm, light_network(study, arm), set_name).values())
-        if flops and scores:
-            spread = statistics.stdev(scores) if len(scores) > 1 else math.nan
-            points.append((arm, flops / 1e12, statistics.fmean(scores), spread))
-    return points
+def _arm_table(study: Study, results: dict, bicubic: dict, sets: list[str], metric: str) -> list:
+    rows = [(arm, light_network(study, arm)) for arm in arm_rows(study, results)]
+    return arm_table(results, rows, sets, bicubic, metric, 3 if metric == "psnr" else 4)
 
 
 def write_study_page(  # noqa: PLR0913
@@ -260,8 +144,10 @@ def write_study_page(  # noqa: PLR0913
     out.mkdir(parents=True, exist_ok=True)
     sets = sets_in(results, study.sets)
     bicubic = bicubic_scores(out, study.sets, study.spec.scale)
-    atomic_write_bytes(out / "results.csv", results_csv(study, results).encode())
-    points = cost_quality_points(study, results, page.precondition_set)
+    atomic_write_bytes(out / "results.csv", network_csv(results, study.spec.arms).encode())
+    points = cost_quality_points(
+        results, study.spec.arms, None, False, page.precondition_set
+    )
     figure = out / "cost_quality.png"
     if points:
         scatter_panels(
@@ -287,11 +173,11 @@ def write_study_page(  # noqa: PLR0913
         "",
         "## PSNR (dB) per arm",
         "",
-        *arm_table(study, results, bicubic, sets, "psnr"),
+        *_arm_table(study, results, bicubic, sets, "psnr"),
         "",
         "## SSIM per arm",
         "",
-        *arm_table(study, results, bicubic, sets, "ssim"),
+        *_arm_table(study, results, bicubic, sets, "ssim"),
         "",
         "## Cost per arm",
         "",
@@ -312,7 +198,7 @@ def write_study_page(  # noqa: PLR0913
         "## Conclusion",
         "",
         *(
-            verdict_lines(page, results, sets)
+            verdict_lines(page.findings, results, sets)
             if holds
             else ["A precondition does not hold (or is not measured yet): no contrast is read."]
         ),

@@ -424,9 +424,9 @@ def scalar_contrast(
 def line_excess(  # noqa: PLR0913
     results: dict,
     arm: str,
+    set_name: str,
     ends: tuple[str, str],
     network: str,
-    set_name: str,
     x: str = "psnr",
     y: str = "niqe",
 ) -> list[float]:
@@ -473,6 +473,20 @@ def without_seed_table(
                 )
             lines.append(f"| {label} | {metric} | {cells[0]} | {cells[1]} |")
     return lines
+
+
+def saved_values(results: dict, section: str, key: str, default: str, skip: str = "") -> str:
+    """The values of ``section.key`` in the saved configs of the records (but the
+    ``skip`` arm's), sorted and joined: what the runs were actually trained with."""
+    import yaml
+
+    seen = set()
+    for (arm, _), rec in results.items():
+        path = Path(rec.get("folder", "")) / "config.yaml"
+        if arm != skip and path.is_file():
+            saved = yaml.safe_load(path.read_text()).get(section, {})
+            seen.add(str(saved.get(key, default)))
+    return ", ".join(sorted(seen)) or "-"
 
 
 # --- costs and teachers -----------------------------------------------------------------
