@@ -101,3 +101,10 @@ def test_the_graph_reader_sees_lazy_and_relative_imports(tmp_path):
     graph = import_graph()
     assert "srdistill.deploy.loading" in graph["srdistill.methods.kd"]  # inside load_teacher
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_each_study_is_a_declaration_under_300_lines():
+    studies = sorted((SRC / "reproduce").glob("study_?.py"))
+    assert len(studies) >= 3, "study_a, study_b and study_c are declared"
+    long = {p.name: n for p in studies if (n := len(p.read_text().splitlines())) >= 300}
+    assert not long, f"a study declares arms and findings; move shared code to the runner: {long}"
