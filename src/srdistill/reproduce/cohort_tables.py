@@ -274,6 +274,34 @@ def cohort_directions(
     return lines, counts
 
 
+GAN_RULE = (
+    "A GAN is judged on NIQE, its perceptual target: an arm helps when its NIQE is lower "
+    "with an interval excluding 0 on most sets and higher on none; PSNR/SSIM wins without "
+    "a lower NIQE are read as a brake."
+)
+
+
+def gan_judgement(results: dict, a: str, b: str, sets: Sequence[str]) -> str:
+    """How cohort A compares with B as a GAN, on the cohort mean over 2+ seeds: "better"
+    when A's NIQE (the perceptual target) is lower with a 95% interval excluding 0 on most
+    sets and higher on none; "brake" when instead A wins most PSNR/SSIM cells without a
+    lower NIQE on any set (a move back toward the generator both started from, not a
+    better GAN); "none" otherwise; "unmeasured" without two seeds."""
+    better, worse, measured = direction_counts(
+        results, a, COHORT, b, COHORT, sets, ("niqe",), ("niqe",)
+    )
+    d_better, _, d_measured = direction_counts(
+        results, a, COHORT, b, COHORT, sets, ("psnr", "ssim")
+    )
+    if measured == 0:
+        return "unmeasured"
+    if better > measured / 2 and worse == 0:
+        return "better"
+    if d_better > d_measured / 2 and better == 0:
+        return "brake"
+    return "none"
+
+
 def cohort_cost_lines(results: dict, arms: Sequence[Arm], reference_training: str) -> list[str]:
     return [
         "Training FLOPs of one cohort step (both generators and discriminators, forward and "
