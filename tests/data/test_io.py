@@ -159,3 +159,49 @@ def test_an_image_file_with_several_frames_is_refused(tmp_path):
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
     with pytest.raises(DataError, match="holds 2 frames"):
         read_image(tmp_path / "anim.gif")
+
+
+def _png_with_chunks(path, arr, chunks):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for kind, payload in chunks:
+        info.add(kind, payload)
+    Image.fromarray(arr).save(path, pnginfo=info)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_gamma_and_chromaticity_are_written_back(tmp_path, depth):
+    """gAMA 1.0 (a linear image) and cHRM change how a viewer decodes the values: the
+    result keeps them, 8-bit and 16-bit alike, with its colour profile."""
+    import struct
+
+    from PIL import ImageCms
+
+    chrm = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+    chunks = [(b"gAMA", struct.pack(">I", 100000)), (b"cHRM", chrm)]
+    arr = (np.random.default_rng(0).random((6, 5, 3)) * 255).astype(np.uint8)
+    _png_with_chunks(tmp_path / "linear.png", arr, chunks)
+    img, info = read_image(tmp_path / "linear.png")
+    assert info.png_colour == tuple(chunks)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out_info = ImageInfo(info.mode, depth, srgb, info.png_colour)
+    write_image(tmp_path / "out.png", img, out_info)
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.info["gamma"] == 1.0
+        assert out.info["chromaticity"][0] == pytest.approx(0.3127)
+        assert out.info.get("icc_profile") == srgb
+    assert read_image(tmp_path / "out.png")[1].bit_depth == depth
+
+
+def test_a_cmyk_photo_is_read_as_rgb_without_its_cmyk_profile(tmp_path):
+    """A CMYK profile attached to the RGB result would make viewers misread it: the
+    profile is applied (to sRGB) where lcms can, else dropped with a warning."""
+    from PIL import ImageCms
+
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[16:20] = b"CMYK"  # a header that says CMYK (lcms cannot build this transform)
+    Image.new("CMYK", (4, 4), (0, 255, 255, 0)).save(tmp_path / "print.jpg", icc_profile=profile)
+    img, info = read_image(tmp_path / "print.jpg")
+    assert info.mode == "RGB" and info.icc_profile is None
+    assert img[:, 0, 0].tolist() == pytest.approx([1.0, 0.0, 0.0], abs=2 / 255)  # pure red

@@ -63,8 +63,12 @@ class ImageInfo:
     mode: str  # "RGB", "L" (grayscale) or "RGBA"
     bit_depth: int  # 8 or 16
     # The colour profile the values are in (a wide-gamut photo's, say): written back into
-    # the result, so it displays as the input does. Pixels are never converted.
+    # the result, so it displays as the input does. Pixels are not converted, except from
+    # a profile of another colour space than the output's (a CMYK photo's): to sRGB.
     icc_profile: bytes | None = None
+    # A PNG's own colour chunks (gAMA, cHRM, sRGB), raw: written back into a PNG result,
+    # since a viewer decodes the values through them (gAMA 1.0 is a linear image).
+    png_colour: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -81,6 +85,61 @@ def _png_bit_depth(path: Path) -> int:
     if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 25:
         return head[24]
     return 8
+
+
+PNG_COLOUR_CHUNKS = (b"gAMA", b"cHRM", b"sRGB")
+
+
+def _png_colour_chunks(path: Path) -> tuple[tuple[bytes, bytes], ...]:
+    """The gAMA/cHRM/sRGB chunks before a PNG's image data, as (type, payload)."""
+    found = []
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return ()
+        while head := f.read(8):
+            if len(head) < 8:
+                break
+            length, kind = struct.unpack(">I4s", head)
+            if kind in (b"IDAT", b"IEND") or length > 1 << 20:
+                break
+            payload = f.read(length)
+            f.read(4)  # CRC: Pillow has checked the file already
+            if kind in PNG_COLOUR_CHUNKS:
+                found.append((kind, payload))
+    return tuple(found)
+
+
+# An ICC profile's data colour space (header bytes 16-20) for each output mode, and the
+# other spaces a profile may declare (ICC.1 table 19).
+_PROFILE_SPACE = {"RGB": b"RGB ", "RGBA": b"RGB ", "L": b"GRAY"}
+_OTHER_SPACES = {b"XYZ ", b"Lab ", b"Luv ", b"YCbr", b"Yxy ", b"HSV ", b"HLS ", b"CMYK", b"CMY "}
+
+
+def _fit_profile(im: Image.Image, icc: bytes | None, out_mode: str, path: Path):  # noqa: ANN202
+    """(image, profile) such that the profile describes the output's colour space: a
+    profile of another space (CMYK, Lab) is applied now, converting to sRGB, and dropped."""
+    space = icc[16:20] if icc else b""
+    if space == _PROFILE_SPACE.get(out_mode) or (
+        space not in _OTHER_SPACES and space not in _PROFILE_SPACE.values()
+    ):
+        return im, icc  # fits, or a header this code cannot read: kept as it was
+    try:
+        from PIL import ImageCms
+
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        srgb = ImageCms.createProfile("sRGB")
+        target = "RGBA" if out_mode == "RGBA" else "RGB"
+        im = ImageCms.profileToProfile(im, source, srgb, outputMode=target)
+    except Exception as exc:  # noqa: BLE001 - a profile lcms cannot apply: values as stored
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s: its %s colour profile cannot be applied (%s); read without it",
+            path,
+            icc[16:20].decode("latin-1", "replace").strip(),
+            exc,
+        )
+    return im, None
 
 
 def keeps_only_as_png(path: str | Path) -> bool:
@@ -131,7 +190,9 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
             if mode in ("I;16", "I;16B", "I;16L", "I"):
                 arr = np.asarray(im, dtype=np.float32)
                 scale = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
-                return (arr / scale)[..., None], ImageInfo("L", 16 if scale > 255 else 8, icc)
+                colour = _png_colour_chunks(path) if path.suffix.lower() == ".png" else ()
+                depth = 16 if scale > 255 else 8
+                return (arr / scale)[..., None], ImageInfo("L", depth, icc, colour)
             has_alpha = "A" in mode or (mode == "P" and "transparency" in im.info)
             if has_alpha:
                 out_mode = "RGBA"
@@ -139,6 +200,7 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
                 out_mode = "L"
             else:
                 out_mode = "RGB"
+            im, icc = _fit_profile(im, icc, out_mode, path)
             im = im.convert(out_mode)
             arr = np.asarray(im, dtype=np.float32) / 255.0
     except FileNotFoundError:
@@ -150,8 +212,9 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
         ) from None
     if arr.ndim == 2:
         arr = arr[..., None]
-    depth = 16 if path.suffix.lower() == ".png" and _png_bit_depth(path) == 16 else 8
-    return arr, ImageInfo(out_mode, depth, icc)
+    is_png = path.suffix.lower() == ".png"
+    depth = 16 if is_png and _png_bit_depth(path) == 16 else 8
+    return arr, ImageInfo(out_mode, depth, icc, _png_colour_chunks(path) if is_png else ())
 
 
 def read_rgb_uint8(path: str | Path) -> np.ndarray:
@@ -180,8 +243,11 @@ def read_image(path: str | Path) -> tuple[torch.Tensor, ImageInfo]:
     return to_tensor(arr), info
 
 
-def _encode_png16(arr: np.ndarray) -> bytes:
-    """Minimal PNG encoder for 16-bit grey/RGB/RGBA (Pillow cannot write 16-bit colour)."""
+def _encode_png16(
+    arr: np.ndarray, icc: bytes | None = None, colour: tuple[tuple[bytes, bytes], ...] = ()
+) -> bytes:
+    """Minimal PNG encoder for 16-bit grey/RGB/RGBA (Pillow cannot write 16-bit colour),
+    with the colour profile and colour chunks before the image data, as the format asks."""
     h, w, c = arr.shape
     color_type = {1: 0, 3: 2, 4: 6}[c]
     data = arr.astype(">u2").reshape(h, w * c)
@@ -192,9 +258,12 @@ def _encode_png16(arr: np.ndarray) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)
+    profile = chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(icc)) if icc else b""
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
+        + b"".join(chunk(kind, payload) for kind, payload in colour)
+        + profile
         + chunk(b"IDAT", zlib.compress(raw, 6))
         + chunk(b"IEND", b"")
     )
@@ -237,7 +306,9 @@ def write_image(
         arr = np.repeat(arr, 3, axis=-1)
     suffix = path.suffix.lower()
     if info.bit_depth == 16 and suffix == ".png":
-        payload = _encode_png16(np.round(arr * 65535).astype(np.uint16))
+        payload = _encode_png16(
+            np.round(arr * 65535).astype(np.uint16), info.icc_profile, info.png_colour
+        )
         atomic_write_bytes(path, payload)
         return
     u8 = np.round(arr * 255).astype(np.uint8)
@@ -249,5 +320,11 @@ def write_image(
     options: dict = {"quality": quality} if suffix in (".jpg", ".jpeg") else {}
     if info.icc_profile and suffix != ".bmp":  # BMP cannot hold a profile
         options["icc_profile"] = info.icc_profile
+    if info.png_colour and fmt.get(suffix, "PNG") == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        options["pnginfo"] = PngInfo()
+        for kind, payload in info.png_colour:
+            options["pnginfo"].add(kind, payload)
     im.save(buf, format=fmt.get(suffix, "PNG"), **options)
     atomic_write_bytes(path, buf.getvalue())
