@@ -346,6 +346,9 @@ CASES = {
     "--rgb-range 0",
     "study-b with zero seeds": "reproduce study-b --seeds 0 --out {root}/sb3 --records= --no-train",
     "eval negative pixel limit": "eval {run} --max-pixels -5 --sets {sets} --out {root}/ev18",
+    # Round 3: more seeds than a study declares (they were capped without a word).
+    "study-a with more seeds than it declares": "reproduce study-a --seeds 4 --out {root}/sa4 "
+    "--records= --no-train",
     # Round 3: images whose file holds more than one picture.
     "upscale an animated GIF": "upscale {light} {root}/animated.gif -o {root}/o20",
 }

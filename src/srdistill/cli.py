@@ -665,12 +665,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; mean and spread")
     r.add_argument(
         "--out",
-        help="folder for runs (tables: reproduce/, tables too; study-a/-b: runs/study_a|b)",
+        help="folder for runs (tables: reproduce/, tables too; studies: runs/study_<x>)",
     )
     r.add_argument(
         "--records",
         help="studies: folder of committed run records and the tables (default "
-        "docs/results/study_a|b; empty: keep in --out)",
+        "docs/results/study_<x>; empty: keep in --out)",
     )
     r.add_argument(
         "--no-train", action="store_true", help="studies: tabulate the records there are"

@@ -309,6 +309,12 @@ def available_sets(sets: Sequence[str], scale: int) -> list[str]:
 
 def select_jobs(spec: StudySpec, seeds: int, arms: Sequence[str] | None) -> list[tuple[Arm, int]]:
     """The study's jobs, restricted to ``arms`` (a one-line error names the known arms)."""
+    most = max(a.seeds for a in spec.arms)
+    if seeds > most:  # more would be capped silently: the user would read fewer than asked
+        raise ConfigError(
+            f"{spec.name.replace('_', '-')} declares at most {most} seeds per arm; got --seeds "
+            f"{seeds} (ask for {most} or fewer)"
+        )
     todo = spec.jobs(seeds)
     if arms:
         unknown = sorted(set(arms) - {a.name for a in spec.arms})

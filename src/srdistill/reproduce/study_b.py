@@ -263,7 +263,10 @@ def conclusion(results: dict, sets: list[str], preconditions_hold: bool) -> list
             "mutual learning does not."
         )
     else:
-        reading = "nothing helps at this budget: no arm lowers NIQE below independent SRGANs on most sets"
+        reading = (
+            "nothing helps at this budget: no arm lowers NIQE below independent SRGANs on "
+            "most sets"
+        )
         brakes = [a for (a, b), j in judged.items() if b == "independent" and j == "brake"]
         if brakes:
             reading += (
