@@ -642,6 +642,34 @@ class Study:
             atomic_write_bytes(path, json.dumps(cache, indent=1, sort_keys=True).encode())
 
 
+def run_study(  # noqa: PLR0913
+    spec: StudySpec,
+    preset: str,
+    seeds: int,
+    runs_dir: Path,
+    records: Path | None,
+    sets: Sequence[str] | None,
+    overrides: Sequence[str],
+    train_missing: bool,
+    config_dir: Path,
+    wait_seconds: float,
+    arms: Sequence[str] | None,
+) -> tuple[Study, dict, Path]:
+    """What every study does before its page: trains what is missing of ``seeds`` seeds
+    (``arms`` only, when given) under ``runs_dir/preset``, reads every record, counts
+    FLOPs. Returns the runner, ``{(arm, seed): record}`` and the folder the page goes to
+    (``records``, or the runs folder when there are none)."""
+    from srdistill.data.catalog import TEST_SETS
+
+    runs_dir = Path(runs_dir) / preset
+    present = available_sets(list(sets or TEST_SETS), spec.scale)
+    out = Path(records) if records else runs_dir
+    study = Study(spec, preset, runs_dir, records, present, list(overrides), config_dir)
+    results = study.run_all(select_jobs(spec, seeds, arms), train_missing, wait_seconds)
+    study.add_train_flops(results, out)
+    return study, results, out
+
+
 def score_networks(
     spec: StudySpec, arm: Arm, run_dir: Path, sets: Sequence[str], out_dir: Path | None = None
 ) -> dict:

@@ -37,12 +37,11 @@ from srdistill.reproduce.study import (
     Arm,
     Study,
     StudySpec,
-    available_sets,
     bicubic_scores,
     device_lines,
     read_curves,
+    run_study,
     score_networks,
-    select_jobs,
     sets_in,
 )
 from srdistill.reproduce.study import teacher_mismatches as _teacher_mismatches
@@ -200,13 +199,12 @@ def study_a(  # noqa: PLR0913
     Several processes may run this on the same ``runs_dir`` at once (runs are claimed
     through their locks), waiting ``wait_seconds`` between looks at runs another holds (0:
     skip them). ``arms`` restricts the work (the tables show only what has records)."""
-    runs_dir = Path(runs_dir) / preset
-    present = available_sets(list(sets or TEST_SETS), SCALE)
-    out = Path(records) if records else runs_dir
-    study = Study(STUDY_A, preset, runs_dir, records, present, list(overrides), config_dir)
-    results = study.run_all(select_jobs(STUDY_A, seeds, arms), train_missing, wait_seconds)
-    study.add_train_flops(results, out)
-    bicubic = bicubic_scores(out, present, SCALE)
+    study, results, out = run_study(
+        STUDY_A, preset, seeds, runs_dir, records, sets, overrides, train_missing, config_dir,
+        wait_seconds, arms,
+    )  # fmt: skip
+    runs_dir = study.runs_dir
+    bicubic = bicubic_scores(out, study.sets, SCALE)
     # Curves of the runs in the tables only (a run still training elsewhere is not drawn).
     finished = sorted({run_name(ARM_BY_NAME[a], s) for a, s in results})
     series = validation_curves(read_curves(records, runs_dir, finished))

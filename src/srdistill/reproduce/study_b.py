@@ -51,12 +51,10 @@ from srdistill.reproduce.cohort_tables import (
 from srdistill.reproduce.runner import CONFIG_DIR, command_line
 from srdistill.reproduce.study import (
     Arm,
-    Study,
     StudySpec,
-    available_sets,
     bicubic_scores,
     read_curves,
-    select_jobs,
+    run_study,
     sets_in,
 )
 from srdistill.reproduce.study_tables import (
@@ -135,16 +133,15 @@ def study_b(  # noqa: PLR0913
 
     ``teacher_records``: where Study A's committed teacher (the pretrained generator) is
     found; by default ``study_a`` beside ``records``."""
-    runs_dir = Path(runs_dir) / preset
     if teacher_records is None and records is not None:
         teacher_records = Path(records).parent / "study_a"
     spec = study_b_spec(teacher_records)
-    present = available_sets(list(sets or TEST_SETS), SCALE)
-    out = Path(records) if records else runs_dir
-    study = Study(spec, preset, runs_dir, records, present, list(overrides), config_dir)
-    results = study.run_all(select_jobs(spec, seeds, arms), train_missing, wait_seconds)
-    study.add_train_flops(results, out)
-    bicubic = bicubic_scores(out, present, SCALE, ("psnr", "ssim", "niqe"))
+    study, results, out = run_study(
+        spec, preset, seeds, runs_dir, records, sets, overrides, train_missing, config_dir,
+        wait_seconds, arms,
+    )  # fmt: skip
+    runs_dir = study.runs_dir
+    bicubic = bicubic_scores(out, study.sets, SCALE, ("psnr", "ssim", "niqe"))
     # Curves of the runs in the tables only (a run still training elsewhere is not drawn).
     names = sorted({spec.run_name(spec.arm_by_name[a], s) for a, s in results})
     curves = read_curves(records, runs_dir, names)

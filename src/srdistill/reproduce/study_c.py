@@ -24,9 +24,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from srdistill.data.catalog import TEST_SETS
 from srdistill.reproduce.runner import CONFIG_DIR
-from srdistill.reproduce.study import Arm, Study, StudySpec, available_sets, score_networks
+from srdistill.reproduce.study import Arm, StudySpec, run_study, score_networks
 from srdistill.reproduce.study_page import Finding, PageSpec, write_study_page
 
 log = logging.getLogger(__name__)
@@ -145,13 +144,9 @@ def study_c(
     which by SHA-256); default the catalog's IMDN x4."""
     from dataclasses import replace
 
-    from srdistill.reproduce.study import select_jobs
-
     spec = STUDY_C if teacher is None else replace(STUDY_C, given_teacher=lambda _: teacher)
-    runs_dir = Path(runs_dir) / preset
-    present = available_sets(list(sets or TEST_SETS), SCALE)
-    out = Path(records) if records else runs_dir
-    study = Study(spec, preset, runs_dir, records, present, list(overrides), config_dir)
-    results = study.run_all(select_jobs(spec, seeds, arms), train_missing, wait_seconds)
-    study.add_train_flops(results, out)
+    study, results, out = run_study(
+        spec, preset, seeds, runs_dir, records, sets, overrides, train_missing, config_dir,
+        wait_seconds, arms,
+    )  # fmt: skip
     return write_study_page(PAGE, study, results, out, preset, seeds, overrides)
