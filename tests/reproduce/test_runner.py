@@ -79,3 +79,18 @@ def test_command_line_keeps_what_changes_numbers_and_drops_how_runs_execute():
         ["train.threads=1", "train.progress=false", "train.steps=400", "train.device=cuda"],
     )
     assert line == "srdistill reproduce study-b --preset study --seeds 3 -o train.steps=400"
+
+
+def test_a_teacher_path_of_any_method_is_compared_as_set_or_not(tmp_path):
+    """DUKD's section (like a plugin's) names its teacher too: another --out moves the
+    path, not the teacher (which the record's fingerprint identifies)."""
+    from srdistill.config import load_config
+
+    saved = load_config("study_c/dukd", "study", ["dukd.teacher=/runs/a/teacher.safetensors"])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved.to_dict()))
+    moved = load_config("study_c/dukd", "study", ["dukd.teacher=/tmp/b/teacher.safetensors"])
+    assert reuse_differences(run_dir, moved) == []
+    other = load_config("study_c/dukd", "study", ["dukd.teacher=/x.safetensors", "seed=5"])
+    assert reuse_differences(run_dir, other) == ["seed: 0 -> 5"]

@@ -89,9 +89,15 @@ def command_line(target: str, preset: str, seeds: int, overrides: Sequence[str])
 # Keys naming a trained network another run starts from or learns from. Their paths differ
 # between machines (a run folder here, committed weights there); which weights a run used is
 # recorded by fingerprint where it matters (the studies), so only set vs unset is compared.
-SOURCE_KEYS = frozenset(
-    {"kd.teacher", "kd.init_from", "plain.init_from", "self_distill.init_from", "mutual.init_from"}
-)
+# Where a run reads another network's weights from (``<method>.teacher``,
+# ``<method>.init_from``, in any method's section, a plugin's too): the same weights may
+# sit at another path (another --out, a committed copy), so only whether one is given
+# counts; which weights they were is checked by their fingerprint in the record.
+SOURCE_FIELDS = ("teacher", "init_from")
+
+
+def is_source_key(key: str) -> bool:
+    return key.rsplit(".", 1)[-1] in SOURCE_FIELDS
 
 
 def reuse_differences(run_dir: Path, cfg: RunConfig) -> list[str]:
@@ -105,8 +111,9 @@ def reuse_differences(run_dir: Path, cfg: RunConfig) -> list[str]:
     except (ConfigError, yaml.YAMLError) as exc:
         return [f"{saved_path} does not load ({str(exc).splitlines()[0]})"]
     old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
-    keys = [k for k in changed_keys(saved, cfg, EXECUTION_KEYS) if k not in SOURCE_KEYS]
-    keys += [k for k in sorted(SOURCE_KEYS) if (old.get(k) is None) != (new.get(k) is None)]
+    keys = [k for k in changed_keys(saved, cfg, EXECUTION_KEYS) if not is_source_key(k)]
+    sources = sorted(k for k in {*old, *new} if is_source_key(k))
+    keys += [k for k in sources if (old.get(k) is None) != (new.get(k) is None)]
     return [f"{k}: {short_repr(old.get(k))} -> {short_repr(new.get(k))}" for k in sorted(keys)]
 
 
