@@ -7,6 +7,7 @@ truncated image never ends a program with a traceback.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import tempfile
@@ -19,6 +20,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from srdistill.errors import DataError
+
+log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 # Largest image (width x height) srdistill decodes; Pillow's own default limit. A header
@@ -131,9 +134,7 @@ def _fit_profile(im: Image.Image, icc: bytes | None, out_mode: str, path: Path):
         target = "RGBA" if out_mode == "RGBA" else "RGB"
         im = ImageCms.profileToProfile(im, source, srgb, outputMode=target)
     except Exception as exc:  # noqa: BLE001 - a profile lcms cannot apply: values as stored
-        import logging
-
-        logging.getLogger(__name__).warning(
+        log.warning(
             "%s: its %s colour profile cannot be applied (%s); read without it",
             path,
             icc[16:20].decode("latin-1", "replace").strip(),
@@ -214,7 +215,8 @@ def read_image_array(path: str | Path) -> tuple[np.ndarray, ImageInfo]:
         arr = arr[..., None]
     is_png = path.suffix.lower() == ".png"
     depth = 16 if is_png and _png_bit_depth(path) == 16 else 8
-    return arr, ImageInfo(out_mode, depth, icc, _png_colour_chunks(path) if is_png else ())
+    colour = _png_colour_chunks(path) if is_png else ()
+    return arr, ImageInfo(out_mode, depth, icc, colour)
 
 
 def read_rgb_uint8(path: str | Path) -> np.ndarray:
